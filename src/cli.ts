@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { describeDryRun } from './commands/dry-run.js';
+import { formatSummary, ProgressLine } from './commands/progress-line.js';
+import { validateSummary } from './commands/validate.js';
+import { writeJsonSchemas } from './config/json-schema.js';
+import { loadConfig } from './config/load-config.js';
+import type { Config, ParamValue } from './config/types.js';
+import { ConfigError } from './errors/config-error.js';
+import { isRestqError } from './errors/restq-error.js';
+import { ApiClients } from './http/api-clients.js';
+import { createLogger, type Logger } from './logger.js';
+import { runJob } from './runner.js';
+
+/** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+interface GlobalOptions {
+  config?: string;
+  logLevel?: string;
+}
+
+function configDir(options: GlobalOptions): string {
+  return path.resolve(options.config ?? process.env['RESTQ_CONFIG_DIR'] ?? process.cwd());
+}
+
+function load(options: GlobalOptions): Config {
+  return loadConfig({ dir: configDir(options) });
+}
+
+function logger(options: GlobalOptions, config?: Config): Logger {
+  return createLogger({ level: options.logLevel ?? process.env['LOG_LEVEL'] ?? 'info', redactor: config?.redactor });
+}
+
+function collectParam(value: string, previous: Record<string, ParamValue>): Record<string, ParamValue> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--param expects key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function printError(error: unknown, config?: Config): void {
+  const redact = (text: string) => config?.redactor.redact(text) ?? text;
+  if (error instanceof ConfigError) {
+    for (const line of error.message.split('\n')) process.stderr.write(`${line}\n`);
+    process.stderr.write(`${error.issues.length} configuration error${error.issues.length === 1 ? '' : 's'}\n`);
+  } else if (isRestqError(error)) {
+    process.stderr.write(`error [${error.code}]: ${redact(error.message)}\n`);
+  } else {
+    const text = error instanceof Error ? (process.env['LOG_LEVEL'] === 'debug' ? (error.stack ?? error.message) : error.message) : String(error);
+    process.stderr.write(`error: ${redact(text)}\n`);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('restq')
+    .description('Scheduled REST API extracts: OAuth2 connections, grid and scalar queries, CSV/webhook/stdout outputs, BullMQ workers.')
+    .option('--config <dir>', 'directory with connections.yaml and jobs/ (default: $RESTQ_CONFIG_DIR or the current directory)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('validate')
+    .description('load and check connections.yaml and jobs/*.yaml; errors as file:line:col message')
+    .action(() => {
+      const config = load(program.opts<GlobalOptions>());
+      for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+      process.stderr.write(`${validateSummary(config)}\n`);
+    });
+
+  program
+    .command('run')
+    .description('run one job now, in this process (no Redis needed)')
+    .argument('<job>', 'job name (file stem in jobs/ or its name:)')
+    .option('--param <key=value>', 'run-time parameter, repeatable', collectParam, {})
+    .option('--dry-run', 'print the resolved request (secrets masked) without sending it')
+    .action(async (jobName: string, options: { param: Record<string, ParamValue>; dryRun?: boolean }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      if (!config.jobs[jobName]) {
+        throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
+      }
+      if (options.dryRun) {
+        process.stdout.write(`${JSON.stringify(describeDryRun(config, jobName, options.param), null, 2)}\n`);
+        return;
+      }
+      const log = logger(globals, config);
+      for (const warning of config.warnings) log.warn(warning);
+      const clients = new ApiClients({ config, logger: log });
+      const progress = new ProgressLine();
+      try {
+        const result = await runJob({ config, job: jobName, params: options.param, clients, logger: log, onProgress: (p) => progress.update(p) });
+        progress.clear();
+        for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+        process.stderr.write(`${formatSummary(result)}\n`);
+      } catch (error) {
+        progress.clear();
+        throw error;
+      } finally {
+        await clients.close();
+      }
+    });
+
+  program
+    .command('schema')
+    .description('write JSON Schema files for editors (yaml-language-server)')
+    .option('--out <dir>', 'output directory', 'schema')
+    .action((options: { out: string }) => {
+      for (const file of writeJsonSchemas(path.resolve(options.out))) process.stderr.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; they exit 0.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    printError(error);
+    return EXIT_FAILURE;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

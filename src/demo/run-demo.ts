@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatSummary } from '../commands/progress-line.js';
+import { loadConfig } from '../config/load-config.js';
+import { ApiClients } from '../http/api-clients.js';
+import { createLogger } from '../logger.js';
+import { runJob } from '../runner.js';
+import { startSampleApi } from './sample-api.js';
+
+/**
+ * `npm run demo`: starts the bundled sample API on loopback and runs every shipped job in
+ * jobs/ against it with the shipped connections.yaml. No Redis, no network.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const api = await startSampleApi();
+process.stderr.write(`sample API listening on ${api.url}\n`);
+const env = { ...process.env, DEMO_API_URL: api.url };
+let failed = 0;
+try {
+  const config = loadConfig({ dir: root, env });
+  const logger = createLogger({ level: process.env['LOG_LEVEL'] ?? 'warn', redactor: config.redactor });
+  const clients = new ApiClients({ config, logger });
+  try {
+    for (const name of Object.keys(config.jobs)) {
+      try {
+        const result = await runJob({ config, job: name, clients, logger });
+        process.stderr.write(`✓ ${formatSummary(result)}\n`);
+        for (const output of result.outputs.filter((o) => o.startsWith('csv '))) {
+          const file = path.resolve(output.slice(4));
+          const lines = readFileSync(file, 'utf8').split('\r\n').slice(0, 3);
+          process.stderr.write(`  ${path.relative(root, file)}:\n${lines.map((l) => `    ${l}`).join('\n')}\n`);
+        }
+      } catch (error) {
+        failed++;
+        process.stderr.write(`✗ ${name}: ${config.redactor.redact((error as Error).message)}\n`);
+      }
+    }
+  } finally {
+    await clients.close();
+  }
+} finally {
+  await api.close();
+}
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sampleOrder } from './sample-data.js';
+
+export interface SampleApiOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** OAuth2 client credentials the token endpoint accepts. @default demo-client / demo-secret */
+  clientId?: string;
+  clientSecret?: string;
+  /** The first (single-use, rotating) refresh token. @default "demo-refresh-token-0" */
+  refreshToken?: string;
+  /** Access tokens accepted forever, besides issued ones. @default ["demo-static-token"] */
+  staticTokens?: string[];
+  /** Lifetime of issued access tokens. @default 3600 */
+  tokenLifetimeSeconds?: number;
+  /** Number of orders. @default 137 */
+  orders?: number;
+  /** Orders per page on /v1/orders. @default 50 */
+  pageSize?: number;
+}
+
+export interface SampleApiStats {
+  tokenRequests: number;
+  invalidGrants: number;
+  apiRequests: number;
+  unauthorized: number;
+}
+
+export interface SampleApi {
+  url: string;
+  stats: SampleApiStats;
+  /** The refresh token the server expects next (it rotates on every refresh). */
+  currentRefreshToken(): string;
+  close(): Promise<void>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += String(chunk);
+  return body;
+}
+
+/**
+ * A small OAuth2-protected API on loopback: the demo runs the shipped jobs against it, and the
+ * tests reuse it. Token endpoint POST /oauth/token (refresh_token with single-use rotation, or
+ * client_credentials; client auth in the body or HTTP Basic); GET /v1/orders (page/per_page,
+ * `status` filter, links.next); GET /v1/orders/count.
+ */
+export async function startSampleApi(options: SampleApiOptions = {}): Promise<SampleApi> {
+  const clientId = options.clientId ?? 'demo-client';
+  const clientSecret = options.clientSecret ?? 'demo-secret';
+  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const total = options.orders ?? 137;
+  const pageSize = options.pageSize ?? 50;
+  let refreshToken = options.refreshToken ?? 'demo-refresh-token-0';
+  const usedRefreshTokens = new Set<string>();
+  const accessTokens = new Map<string, number>(); // token -> expires at (ms)
+  for (const t of options.staticTokens ?? ['demo-static-token']) accessTokens.set(t, Infinity);
+  const stats: SampleApiStats = { tokenRequests: 0, invalidGrants: 0, apiRequests: 0, unauthorized: 0 };
+
+  const issue = () => {
+    const token = `at-${randomBytes(12).toString('hex')}`;
+    accessTokens.set(token, Date.now() + lifetime * 1000);
+    return token;
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'POST' && url.pathname === '/oauth/token') {
+        stats.tokenRequests++;
+        const form = new URLSearchParams(await readBody(req));
+        let id = form.get('client_id');
+        let secret = form.get('client_secret');
+        const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
+        if (basic) [id, secret] = Buffer.from(basic[1]!, 'base64').toString().split(':', 2) as [string, string];
+        if (id !== clientId || secret !== clientSecret) return json(res, 401, { error: 'invalid_client' });
+        const grant = form.get('grant_type');
+        if (grant === 'client_credentials') {
+          return json(res, 200, { access_token: issue(), token_type: 'Bearer', expires_in: lifetime });
+        }
+        if (grant !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
+        const presented = form.get('refresh_token') ?? '';
+        if (presented !== refreshToken || usedRefreshTokens.has(presented)) {
+          stats.invalidGrants++;
+          return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token is invalid, expired or already used' });
+        }
+        usedRefreshTokens.add(presented);
+        refreshToken = `rt-${randomBytes(12).toString('hex')}`;
+        return json(res, 200, { access_token: issue(), token_type: 'Bearer', expires_in: lifetime, refresh_token: refreshToken });
+      }
+
+      stats.apiRequests++;
+      const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+      const expires = auth ? accessTokens.get(auth[1]!) : undefined;
+      if (expires === undefined || expires < Date.now()) {
+        stats.unauthorized++;
+        return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
+      const status = url.searchParams.get('status');
+      const matching = (i: number) => !status || sampleOrder(i).status === status;
+      if (req.method === 'GET' && url.pathname === '/v1/orders/count') {
+        let count = 0;
+        for (let i = 1; i <= total; i++) if (matching(i)) count++;
+        return json(res, 200, { count, status: status ?? 'any' });
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/orders') {
+        const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+        const perPage = Math.max(1, Math.min(1000, Number(url.searchParams.get('per_page') ?? pageSize)));
+        const all: number[] = [];
+        for (let i = 1; i <= total; i++) if (matching(i)) all.push(i);
+        const slice = all.slice((page - 1) * perPage, page * perPage).map(sampleOrder);
+        const hasNext = page * perPage < all.length;
+        const next = new URLSearchParams(url.searchParams);
+        next.set('page', String(page + 1));
+        return json(res, 200, {
+          data: slice,
+          meta: { page, perPage, total: all.length },
+          links: { next: hasNext ? `/v1/orders?${next}` : null },
+        });
+      }
+      json(res, 404, { error: 'not_found', path: url.pathname });
+    } catch (error) {
+      json(res, 500, { error: 'server_error', message: (error as Error).message });
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port, address } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    stats,
+    currentRefreshToken: () => refreshToken,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

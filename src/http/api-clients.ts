@@ -1,0 +1,55 @@
+import type { Dispatcher } from 'undici';
+import type { Config, Connection } from '../config/types.js';
+import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
+import type { Logger } from '../logger.js';
+import { ApiClient } from './api-client.js';
+import { createDispatcher } from './dispatcher.js';
+import { createTransport, type Transport } from './http-client.js';
+
+/** Builds the token provider of a connection (static, file- or Redis-backed refresh). */
+export type TokenProviderFactory = (connection: Connection, dispatcher: Dispatcher) => TokenProvider;
+
+export interface ApiClientsOptions {
+  config: Config;
+  logger: Logger;
+  /** @default a StaticTokenProvider with the connection's accessToken */
+  tokens?: TokenProviderFactory;
+  /** Wraps each connection's transport (retries, rate limits). */
+  wrapTransport?: (transport: Transport, connection: Connection) => Transport;
+}
+
+/**
+ * Keeps one dispatcher, token provider and ApiClient per connection for the life of a process,
+ * so keep-alive sockets and cached tokens are shared by every run.
+ */
+export class ApiClients {
+  readonly #options: ApiClientsOptions;
+  readonly #clients = new Map<string, { client: ApiClient; dispatcher: Dispatcher; tokens: TokenProvider }>();
+
+  constructor(options: ApiClientsOptions) {
+    this.#options = options;
+  }
+
+  get(connectionName: string): ApiClient {
+    let entry = this.#clients.get(connectionName);
+    if (!entry) {
+      const { config, logger } = this.#options;
+      const connection = config.connections[connectionName];
+      if (!connection) throw new Error(`connection "${connectionName}" is not defined`);
+      const dispatcher = createDispatcher(connection);
+      const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
+      let transport = createTransport(dispatcher, config.redactor, connection.timeout);
+      if (this.#options.wrapTransport) transport = this.#options.wrapTransport(transport, connection);
+      const client = new ApiClient({ connection, transport, tokens, redactor: config.redactor, logger: logger.child({ connection: connectionName }) });
+      entry = { client, dispatcher, tokens };
+      this.#clients.set(connectionName, entry);
+    }
+    return entry.client;
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.allSettled(entries.flatMap((e) => [e.tokens.close?.(), e.dispatcher.close()]));
+  }
+}

@@ -1,0 +1,106 @@
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Redactor } from '../config/redactor.js';
+import { HttpError } from '../errors/http-error.js';
+import { safeUrl } from './safe-url.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string | Buffer | undefined;
+  /** Aborts the request (the run's deadline). */
+  signal?: AbortSignal | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Must be consumed or destroyed by the caller. */
+  body: Readable & { text(): Promise<string>; dump?(): Promise<void> };
+  url: URL;
+}
+
+/** Sends one request on a dispatcher: the seam that retries and rate limits wrap. */
+export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
+
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the server',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed while sending',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+};
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** The error code of an error or of the first cause that has one. */
+export function errorCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && e.code !== 'UND_ERR_REQ_RETRY') return e.code;
+  }
+  return undefined;
+}
+
+/** Maps an undici failure to a clear HttpError that names method and URL, never a secret. */
+export function toHttpError(error: unknown, request: Pick<HttpRequest, 'method' | 'url' | 'signal'>, redactor: Redactor, timeoutMs: number): HttpError {
+  if (error instanceof HttpError) return error;
+  const method = request.method;
+  const url = safeUrl(request.url, redactor);
+  const code = errorCode(error);
+  if (request.signal?.aborted) {
+    const reason = request.signal.reason as { code?: string; message?: string } | undefined;
+    const what = reason?.code === 'E_TIMEOUT' && reason.message ? reason.message : 'request aborted';
+    return new HttpError('E_TIMEOUT', `${method} ${url} aborted: ${what}`, { method, url }, { cause: error, permanent: reason?.code === 'E_TIMEOUT' });
+  }
+  if (code && TIMEOUT_CODES.has(code)) {
+    const phase = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting' : code === 'UND_ERR_BODY_TIMEOUT' ? 'reading the body' : 'waiting for the response';
+    return new HttpError('E_TIMEOUT', `${method} ${url} timed out after ${timeoutMs} ms ${phase} (connection timeout; raise it with timeout: in connections.yaml)`, { method, url }, { cause: error });
+  }
+  const message = redactor.redact(error instanceof Error ? error.message : String(error));
+  if (code && /^ERR_TLS|^ERR_SSL|CERT|SSL|TLS/i.test(code)) {
+    return new HttpError('E_TLS', `${method} ${url} failed: TLS error ${code}: ${message}`, { method, url }, { cause: error });
+  }
+  const known = code ? NETWORK_CODES[code] : undefined;
+  return new HttpError('E_NETWORK', `${method} ${url} failed: ${known ?? message}${code ? ` (${code})` : ''}`, { method, url }, { cause: error });
+}
+
+export function createTransport(dispatcher: Dispatcher, redactor: Redactor, timeoutMs: number): Transport {
+  return async (request) => {
+    try {
+      const response = await dispatcher.request({
+        origin: request.url.origin,
+        path: `${request.url.pathname}${request.url.search}`,
+        method: request.method,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: response.body as HttpResponse['body'],
+        url: request.url,
+      };
+    } catch (error) {
+      throw toHttpError(error, request, redactor, timeoutMs);
+    }
+  };
+}
+
+/** Parses Retry-After (seconds or HTTP-date) into milliseconds from now. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

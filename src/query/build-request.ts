@@ -1,0 +1,40 @@
+import type { Connection } from '../config/types.js';
+import type { ScalarSpec, GridSpec } from '../config/schema.js';
+import type { HttpRequest } from '../http/http-client.js';
+import { renderDeep, renderTemplate, type TemplateContext } from './template.js';
+
+type QuerySpec = Pick<GridSpec | ScalarSpec, 'method' | 'path' | 'query' | 'headers' | 'body'>;
+
+/** `baseUrl` + a relative path keeps the base's own path (`/v2` + `/orders` → `/v2/orders`). */
+export function joinUrl(baseUrl: string, pathOrUrl: string): URL {
+  if (/^https?:\/\//i.test(pathOrUrl)) return new URL(pathOrUrl);
+  const base = new URL(baseUrl);
+  const [pathPart, search] = pathOrUrl.split(/\?(.*)/s, 2) as [string, string | undefined];
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}/${pathPart.replace(/^\/+/, '')}`;
+  if (search) for (const [k, v] of new URLSearchParams(search)) base.searchParams.append(k, v);
+  return base;
+}
+
+/** The first request of a job, with every `{{…}}` resolved. Auth headers are added later. */
+export function buildRequest(
+  section: 'grid' | 'scalar',
+  spec: QuerySpec,
+  connection: Connection,
+  ctx: TemplateContext,
+): HttpRequest {
+  const url = joinUrl(connection.baseUrl, renderTemplate(spec.path, ctx, `${section}.path`));
+  for (const [key, raw] of Object.entries(spec.query)) {
+    const value = raw === null ? '' : renderTemplate(String(raw), ctx, `${section}.query.${key}`);
+    // A parameter that renders empty (e.g. since={{lastSuccessAt}} on a first run) is left out.
+    if (value !== '') url.searchParams.set(key, value);
+  }
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.headers)) headers[key.toLowerCase()] = renderTemplate(value, ctx, `${section}.headers.${key}`);
+  let body: string | undefined;
+  if (spec.body !== null && spec.body !== undefined) {
+    const rendered = renderDeep(spec.body, ctx, `${section}.body`);
+    body = typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
+    headers['content-type'] ??= typeof rendered === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
+  }
+  return { method: spec.method, url, headers, body };
+}

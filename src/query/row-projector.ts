@@ -1,0 +1,87 @@
+import { queryFirst } from './jsonpath.js';
+
+export type Cell = string | number | boolean | null;
+
+/** Objects and arrays left after projection become JSON text: every sink gets flat rows. */
+function toCell(value: unknown): Cell {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value);
+}
+
+/** Compiles `$.a.b` / `$['a b'].c` / `$.a[0]` to a property walk; anything else uses jsonpath-plus. */
+export function compileGetter(expr: string): (row: unknown) => unknown {
+  const simple = /^\$((?:\.[A-Za-z_$][\w$-]*|\['[^']*'\]|\[\d+\])*)$/.exec(expr);
+  if (!simple) return (row) => queryFirst(expr, row).value;
+  const keys = [...simple[1]!.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']*)'\]|\[(\d+)\]/g)].map((m) => m[1] ?? m[2] ?? Number(m[3]));
+  return (row) => {
+    let current: unknown = row;
+    for (const key of keys) {
+      if (current === null || typeof current !== 'object') return undefined;
+      current = (current as Record<string | number, unknown>)[key];
+    }
+    return current;
+  };
+}
+
+function flattenInto(value: unknown, prefix: string, out: Record<string, Cell>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0 && prefix) out[prefix] = '{}';
+    for (const [key, child] of entries) flattenInto(child, prefix ? `${prefix}.${key}` : key, out);
+    return;
+  }
+  out[prefix || 'value'] = toCell(value);
+}
+
+/** `{a: {b: 1}, c: [1]}` → `{"a.b": 1, c: "[1]"}`. */
+export function flatten(value: unknown): Record<string, Cell> {
+  // No prototype: a key named "constructor" must not find Object's.
+  const out = Object.create(null) as Record<string, Cell>;
+  flattenInto(value, '', out);
+  return out;
+}
+
+/**
+ * Turns raw row objects into arrays of cells aligned to fixed columns: the job's `columns`, or
+ * (when flattening) the first row's keys. Keys first seen later are dropped and reported once.
+ */
+export class RowProjector {
+  #columns: string[] | undefined;
+  #columnSet = new Set<string>();
+  readonly #getters: ((row: unknown) => unknown)[] | undefined;
+  readonly #newKeys = new Set<string>();
+
+  constructor(columns?: Readonly<Record<string, string>>) {
+    if (columns) {
+      this.#columns = Object.keys(columns);
+      this.#getters = Object.values(columns).map(compileGetter);
+    }
+  }
+
+  /** Known once the first row is seen (or up front with `columns`). */
+  get columns(): readonly string[] | undefined {
+    return this.#columns;
+  }
+
+  project(row: unknown): Cell[] {
+    if (this.#getters) return this.#getters.map((get) => toCell(get(row)));
+    const flat = flatten(row);
+    if (!this.#columns) {
+      this.#columns = Object.keys(flat);
+      this.#columnSet = new Set(this.#columns);
+    }
+    const cells = this.#columns.map((c) => flat[c] ?? null);
+    for (const key in flat) if (!this.#columnSet.has(key)) this.#newKeys.add(key);
+    return cells;
+  }
+
+  warnings(): string[] {
+    if (this.#newKeys.size === 0) return [];
+    const keys = [...this.#newKeys];
+    return [
+      `rows had keys the first row lacked, left out of the output: ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ` and ${keys.length - 10} more` : ''}; list them under grid.columns to keep them`,
+    ];
+  }
+}

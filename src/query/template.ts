@@ -1,0 +1,59 @@
+import { RestqError } from '../errors/restq-error.js';
+import type { ParamValue } from '../config/types.js';
+
+/** What `{{…}}` can refer to in a job's path, query, headers and body. */
+export interface TemplateContext {
+  params: Readonly<Record<string, ParamValue>>;
+  now: string;
+  date: string;
+  runId: string;
+  lastSuccessAt: string;
+}
+
+export const TEMPLATE_ROOTS = ['params', 'now', 'date', 'runId', 'lastSuccessAt'] as const;
+
+const PATTERN = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/** Names used in a template string, e.g. ["params.status", "lastSuccessAt"]. */
+export function templateNames(text: string): string[] {
+  return [...text.matchAll(PATTERN)].map((m) => m[1]!);
+}
+
+/** Returns a message when a name cannot resolve at run time whatever the params. */
+export function checkTemplateName(name: string): string | undefined {
+  const [root, ...rest] = name.split('.');
+  if (root === 'params') return rest.length === 1 && rest[0] !== '' ? undefined : `use {{params.NAME}}, not {{${name}}}`;
+  if ((TEMPLATE_ROOTS as readonly string[]).includes(root!) && rest.length === 0) return undefined;
+  return `unknown template value {{${name}}}: use one of ${TEMPLATE_ROOTS.map((r) => (r === 'params' ? '{{params.NAME}}' : `{{${r}}}`)).join(', ')}`;
+}
+
+function lookup(name: string, ctx: TemplateContext, where: string): string {
+  const [root, key] = name.split('.');
+  if (root === 'params') {
+    if (key === undefined || !Object.hasOwn(ctx.params, key)) {
+      throw new RestqError(
+        'E_TEMPLATE',
+        `${where}: {{${name}}} has no value: set params.${key ?? 'NAME'} in the job file or pass --param ${key ?? 'NAME'}=VALUE`,
+        { permanent: true },
+      );
+    }
+    const value = ctx.params[key];
+    return value === null || value === undefined ? '' : String(value);
+  }
+  if (root === 'now' || root === 'date' || root === 'runId' || root === 'lastSuccessAt') return ctx[root];
+  throw new RestqError('E_TEMPLATE', `${where}: ${checkTemplateName(name) ?? `cannot resolve {{${name}}}`}`, { permanent: true });
+}
+
+export function renderTemplate(text: string, ctx: TemplateContext, where: string): string {
+  return text.replace(PATTERN, (_, name: string) => lookup(name, ctx, where));
+}
+
+/** Renders every string inside a JSON value (a request body). */
+export function renderDeep(value: unknown, ctx: TemplateContext, where: string): unknown {
+  if (typeof value === 'string') return renderTemplate(value, ctx, where);
+  if (Array.isArray(value)) return value.map((v, i) => renderDeep(v, ctx, `${where}[${i}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx, `${where}.${k}`)]));
+  }
+  return value;
+}

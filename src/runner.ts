@@ -1,0 +1,178 @@
+import type { Writable } from 'node:stream';
+import type { Config, Job, ParamValue } from './config/types.js';
+import { RestqError } from './errors/restq-error.js';
+import type { ApiClients } from './http/api-clients.js';
+import type { Logger } from './logger.js';
+import { fetchGridPages } from './query/grid.js';
+import { RowProjector, type Cell } from './query/row-projector.js';
+import { fetchScalar } from './query/scalar.js';
+import type { TemplateContext } from './query/template.js';
+import { newRunId } from './run-id.js';
+import { createSink } from './sinks/registry.js';
+import type { Sink } from './sinks/sink.js';
+
+export interface RunProgress {
+  pages: number;
+  rows: number;
+  bytes: number;
+  elapsedMs: number;
+}
+
+export interface RunOptions {
+  config: Config;
+  job: string;
+  clients: ApiClients;
+  logger: Logger;
+  /** Enqueue-time or `--param` values; override the job's `params`. */
+  params?: Readonly<Record<string, ParamValue>>;
+  /** Stable across retries of a queued run. @default a fresh time-ordered id */
+  runId?: string;
+  /** ISO time of the job's last successful run, for {{lastSuccessAt}}. @default "" */
+  lastSuccessAt?: string;
+  /** @default () => new Date() */
+  clock?: () => Date;
+  /** @default process.stdout */
+  stdout?: Writable;
+  signal?: AbortSignal;
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunResult {
+  runId: string;
+  job: string;
+  rows: number;
+  pages: number;
+  bytes: number;
+  requests: number;
+  durationMs: number;
+  startedAt: string;
+  finishedAt: string;
+  outputs: string[];
+  warnings: string[];
+}
+
+function lookupJob(config: Config, name: string): Job {
+  const job = config.jobs[name];
+  if (!job) {
+    const known = Object.keys(config.jobs);
+    throw new RestqError('E_CONFIG', `unknown job "${name}": defined jobs are ${known.join(', ') || '(none: add jobs/NAME.yaml)'}`, { permanent: true });
+  }
+  return job;
+}
+
+/** A deadline for the whole run that says which timeout fired. */
+function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new RestqError('E_TIMEOUT', `run timeout of ${job.timeout} ms exceeded (job "${job.name}" timeout:)`, { permanent: true })),
+    job.timeout,
+  );
+  timer.unref();
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onAbort, { once: true });
+  if (outer?.aborted) onAbort();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * One run of one job: request(s), rows, every sink. The same function serves `restq run`,
+ * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
+ * read; any failure aborts them all (no partial files) and rethrows.
+ */
+export async function runJob(options: RunOptions): Promise<RunResult> {
+  const { config } = options;
+  const job = lookupJob(config, options.job);
+  const clock = options.clock ?? (() => new Date());
+  const started = clock();
+  const runId = options.runId ?? newRunId(started);
+  const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
+  const api = options.clients.get(job.connection);
+  const requestsBefore = api.requests;
+  const ctx: TemplateContext = {
+    params: { ...job.params, ...options.params },
+    now: started.toISOString(),
+    date: started.toISOString().slice(0, 10),
+    runId,
+    lastSuccessAt: options.lastSuccessAt ?? '',
+  };
+  const { signal, dispose } = runSignal(job, options.signal);
+  const sinkContext = {
+    job,
+    runId,
+    startedAt: started,
+    configDir: config.dir,
+    stdout: options.stdout ?? process.stdout,
+    logger,
+    redactor: config.redactor,
+    signal,
+  };
+  const sinks: Sink[] = job.outputs.map((spec) => createSink(spec, sinkContext));
+  const progress: RunProgress = { pages: 0, rows: 0, bytes: 0, elapsedMs: 0 };
+  const report = () => {
+    progress.elapsedMs = clock().getTime() - started.getTime();
+    options.onProgress?.({ ...progress });
+  };
+  const warnings: string[] = [];
+  let columns: readonly string[] = [];
+  const deliver = async (rows: Cell[][]) => {
+    for (const sink of sinks) await sink.write(rows, columns);
+  };
+
+  logger.debug({ outputs: sinks.map((s) => s.description) }, 'run started');
+  try {
+    const deps = { api, redactor: config.redactor, logger, signal };
+    if (job.kind === 'scalar') {
+      const { value, bytes } = await fetchScalar(job, ctx, deps);
+      columns = [job.scalar.column];
+      const projector = new RowProjector({ [job.scalar.column]: '$' });
+      progress.pages = 1;
+      progress.rows = 1;
+      progress.bytes = bytes;
+      await deliver([projector.project(value)]);
+      report();
+    } else {
+      const projector = new RowProjector(job.grid.columns);
+      columns = projector.columns ?? [];
+      for await (const page of fetchGridPages(job, ctx, deps)) {
+        const rows = page.rows.map((row) => projector.project(row));
+        columns = projector.columns ?? [];
+        progress.pages++;
+        progress.rows += rows.length;
+        progress.bytes += page.bytes;
+        if (rows.length > 0) await deliver(rows);
+        report();
+      }
+      warnings.push(...projector.warnings());
+      if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
+    }
+    signal.throwIfAborted();
+    for (const sink of sinks) await sink.commit(columns);
+  } catch (error) {
+    await Promise.allSettled(sinks.map((s) => s.abort()));
+    const reason = signal.aborted && signal.reason instanceof RestqError ? signal.reason : error;
+    throw reason;
+  } finally {
+    dispose();
+  }
+  const finished = clock();
+  for (const warning of warnings) logger.warn(warning);
+  return {
+    runId,
+    job: job.name,
+    rows: progress.rows,
+    pages: progress.pages,
+    bytes: progress.bytes,
+    requests: api.requests - requestsBefore,
+    durationMs: finished.getTime() - started.getTime(),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    outputs: sinks.map((s) => s.description),
+    warnings,
+  };
+}
