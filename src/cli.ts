@@ -12,6 +12,7 @@ import { isRestqError } from './errors/restq-error.js';
 import { ApiClients } from './http/api-clients.js';
 import { createLogger, type Logger } from './logger.js';
 import { runJob } from './runner.js';
+import { queueLocationFromEnv, serveDashboard } from './ops/serve-dashboard.js';
 
 /** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
 const EXIT_FAILURE = 1;
@@ -103,6 +104,37 @@ export function buildProgram(): Command {
       } finally {
         await clients.close();
       }
+    });
+
+  program
+    .command('dashboard')
+    .description('Bull Board web UI for the restq queue, plus /metrics (Prometheus) and /healthz; needs REDIS_URL')
+    .option('--port <port>', 'TCP port', '3000')
+    .option('--host <host>', 'interface to listen on (non-loopback needs RESTQ_DASHBOARD_USER/RESTQ_DASHBOARD_PASSWORD)', '127.0.0.1')
+    .option('--min-workers <n>', 'live workers /healthz requires (0: check Redis only)', '1')
+    .action(async (options: { port: string; host: string; minWorkers: string }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      const location = queueLocationFromEnv();
+      if (!location) throw new UsageError('dashboard needs REDIS_URL (e.g. redis://127.0.0.1:6379): it shows the BullMQ queue that workers share');
+      const port = Number(options.port);
+      const minWorkers = Number(options.minWorkers);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${options.port}"`);
+      if (!Number.isInteger(minWorkers) || minWorkers < 0) throw new UsageError(`--min-workers expects a whole number, got "${options.minWorkers}"`);
+      const log = logger(globals, config);
+      let dashboard;
+      try {
+        dashboard = await serveDashboard({ location, port, host: options.host, minWorkers, logger: log });
+      } catch (error) {
+        if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);
+        throw error;
+      }
+      process.stderr.write(`restq dashboard on ${dashboard.url} (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dashboard.close();
     });
 
   program

@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
 import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../logger.js';
+import { countingTransport } from '../ops/counting-transport.js';
+import type { Metrics } from '../ops/metrics.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
 import { createTransport, type Transport } from './http-client.js';
@@ -16,6 +18,8 @@ export interface ApiClientsOptions {
   tokens?: TokenProviderFactory;
   /** Wraps each connection's transport (retries, rate limits). */
   wrapTransport?: (transport: Transport, connection: Connection) => Transport;
+  /** Counts every request sent (retries included) per connection and status. @default no metrics */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -39,6 +43,7 @@ export class ApiClients {
       const dispatcher = createDispatcher(connection);
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);
+      if (this.#options.metrics) transport = countingTransport(transport, connectionName, this.#options.metrics);
       if (this.#options.wrapTransport) transport = this.#options.wrapTransport(transport, connection);
       const client = new ApiClient({ connection, transport, tokens, redactor: config.redactor, logger: logger.child({ connection: connectionName }) });
       entry = { client, dispatcher, tokens };
