@@ -1,0 +1,30 @@
+// npm run bench [-- --quick] [-- --only extract,bigpage]: the benchmarks of SPEC section 7.
+import { cpus } from 'node:os';
+import { EXTRACT_FULL, EXTRACT_ONE_PAGE, EXTRACT_QUICK, runExtractBench } from './extract.js';
+import { formatReport, type BenchReport } from './lib/report.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? '').split(',')) : undefined;
+
+const benches: Record<string, () => Promise<BenchReport>> = {
+  extract: () => runExtractBench(quick ? EXTRACT_QUICK : EXTRACT_FULL),
+};
+/** Only with --only: the per-page hot path alone (one page, no pagination), for profiling. */
+const optIn: Record<string, () => Promise<BenchReport>> = {
+  'extract-one-page': () => runExtractBench(EXTRACT_ONE_PAGE),
+};
+
+console.log(`restq benchmarks${quick ? ' (quick mode)' : ''}: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
+let failed = false;
+for (const [name, bench] of Object.entries(only ? { ...benches, ...optIn } : benches)) {
+  if (only && !only.has(name)) continue;
+  try {
+    console.log(`\n${formatReport(await bench())}`);
+  } catch (error) {
+    failed = true;
+    console.log(`\n## ${name}: FAILED: ${(error as Error).stack ?? String(error)}`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
