@@ -18,7 +18,26 @@ export const SECRET_FIELDS = [
   'authorization',
   'Authorization',
   'proxy-authorization',
+  'Proxy-Authorization',
+  'client_id',
+  'clientId',
+  'clientSecret',
+  'webhookSecret',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'X-API-Key',
 ];
+
+/** Replaces known secret values in every string of a log object (a URL or excerpt in any field). */
+function redactValues(value: unknown, redactor: Redactor, depth = 0): unknown {
+  if (typeof value === 'string') return redactor.redact(value);
+  if (depth > 6 || value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => redactValues(v, redactor, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) out[key] = redactValues(child, redactor, depth + 1);
+  return out;
+}
 
 export interface LoggerOptions {
   /** @default process.env.LOG_LEVEL ?? "info" */
@@ -38,6 +57,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
+    formatters: {
+      log: (object: Record<string, unknown>) => (redactor && redactor.size > 0 ? (redactValues(object, redactor) as Record<string, unknown>) : object),
+    },
     hooks: {
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
         method.apply(

@@ -10,9 +10,23 @@ export interface QueueCountsSource {
 }
 
 export interface MetricsOptions {
-  /** Adds Node's process metrics (CPU, memory, event-loop lag) under `restq_process_*`. @default true */
+  /** Adds Node's process metrics (`restq_process_*`, `restq_nodejs_*`: CPU, memory, event-loop lag). @default true */
   processMetrics?: boolean;
 }
+
+/** The counters a worker adds to the fleet's totals (histograms by their base name). */
+const WORKER_METRICS = new Set([
+  'restq_runs_started_total',
+  'restq_runs_succeeded_total',
+  'restq_runs_failed_total',
+  'restq_run_duration_seconds',
+  'restq_rows_written_total',
+  'restq_http_requests_total',
+  'restq_http_retries_total',
+  'restq_token_refreshes_total',
+  'restq_token_lock_waits_total',
+  'restq_token_lock_wait_seconds',
+]);
 
 /** Result label of a token refresh. */
 export type RefreshResult = 'ok' | 'invalid_grant' | 'error';
@@ -84,7 +98,7 @@ export class Metrics {
         for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
       },
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'restq_process_' });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'restq_' });
   }
 
   /** Reports queue counts on every scrape. */
@@ -142,7 +156,7 @@ export class Metrics {
    */
   async snapshot(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
     const all = await this.registry.getMetricsAsJSON();
-    return all.filter((m) => !m.name.startsWith('restq_process_') && m.name !== 'restq_queue_jobs');
+    return all.filter((m) => WORKER_METRICS.has(m.name));
   }
 }
 
