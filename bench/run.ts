@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --only extract,bigpage]: the benchmarks of SPEC section 7.
 import { cpus } from 'node:os';
 import { EXTRACT_FULL, EXTRACT_ONE_PAGE, EXTRACT_QUICK, runExtractBench } from './extract.js';
+import { BIG_PAGE_FULL, BIG_PAGE_QUICK, runBigPageBench } from './big-page.js';
 import { formatReport, type BenchReport } from './lib/report.js';
 
 const args = process.argv.slice(2);
@@ -10,6 +11,7 @@ const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? '').split(',')) : 
 
 const benches: Record<string, () => Promise<BenchReport>> = {
   extract: () => runExtractBench(quick ? EXTRACT_QUICK : EXTRACT_FULL),
+  'big-page': () => runBigPageBench(quick ? BIG_PAGE_QUICK : BIG_PAGE_FULL),
 };
 /** Only with --only: the per-page hot path alone (one page, no pagination), for profiling. */
 const optIn: Record<string, () => Promise<BenchReport>> = {

@@ -1,25 +1,14 @@
 // A loopback API for the extract and big-page benches, in its own process so serving does not
 // compete with the client being measured for one event loop.
 // argv: rows perPage ; GET /rows?page=N answers {data:[...], links:{next}} from pre-rendered pages;
-// GET /big?bytes=N streams one page of about N bytes: {"data":[row,row,...]}.
+// GET /big?rows=N streams one page of N rows, {"data":[row,row,...]}, written as it is generated.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { benchRow } from '../lib/bench-row.js';
 
 const totalRows = Number(process.argv[2] ?? 1000);
 const perPage = Number(process.argv[3] ?? 100);
 const pageCount = Math.ceil(totalRows / perPage);
-
-export function benchRow(i: number): Record<string, unknown> {
-  return {
-    id: i,
-    name: `Customer ${i}`,
-    email: `customer${i}@example.com`,
-    status: i % 3 === 0 ? 'open' : 'closed',
-    amount: { total: Math.round(i * 137.31) / 100, currency: 'EUR' },
-    created_at: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
-    note: i % 7 === 0 ? 'said "hello", left' : 'ok',
-  };
-}
 
 const pages: Buffer[] = [];
 for (let p = 1; p <= pageCount; p++) {
@@ -27,6 +16,12 @@ for (let p = 1; p <= pageCount; p++) {
   for (let i = (p - 1) * perPage + 1; i <= Math.min(totalRows, p * perPage); i++) data.push(benchRow(i));
   pages.push(Buffer.from(JSON.stringify({ data, links: { next: p < pageCount ? `/rows?page=${p + 1}` : null } })));
 }
+
+// The big page cycles through pre-rendered chunks of rows: generating 5 million rows on the fly
+// would make the server, not restq, the bottleneck.
+const CHUNK_ROWS = 1000;
+const renderRows = (from: number, count: number) => Array.from({ length: count }, (_, k) => JSON.stringify(benchRow(from + k))).join(',');
+const chunks = Array.from({ length: 20 }, (_, c) => renderRows(c * CHUNK_ROWS + 1, CHUNK_ROWS));
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -37,20 +32,19 @@ const server = createServer((req, res) => {
     return res.end(page);
   }
   if (url.pathname === '/big') {
-    const target = Number(url.searchParams.get('bytes') ?? 1e6);
+    const rows = Number(url.searchParams.get('rows') ?? 1000);
     res.writeHead(200, { 'content-type': 'application/json' });
-    let written = 0;
+    res.write('{"data":[');
     let i = 0;
-    const chunkRows = 2000;
     const write = () => {
-      while (written < target) {
-        const parts: string[] = [];
-        for (let k = 0; k < chunkRows; k++) parts.push(JSON.stringify(benchRow(++i)));
-        const chunk = `${i === chunkRows ? '{"data":[' : ','}${parts.join(',')}`;
-        written += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', write);
+      while (i < rows) {
+        const n = Math.min(CHUNK_ROWS, rows - i);
+        const chunk = n === CHUNK_ROWS ? chunks[(i / CHUNK_ROWS) % chunks.length]! : renderRows(i + 1, n);
+        const ok = res.write(i === 0 ? chunk : `,${chunk}`);
+        i += n;
+        if (!ok) return void res.once('drain', write);
       }
-      res.end(']}');
+      res.end('],"links":{"next":null}}');
     };
     return write();
   }

@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const benchDir = path.resolve(here, '..');
 
-/** Starts `bench/children/<name>.ts` under tsx with IPC; returns it and its first message. */
+/** Starts `bench/children/<name>` (`.ts` under tsx, `.mjs` as is) with IPC; returns it and its first message. */
 export async function startChild<M>(name: string, args: string[] = [], options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ child: ChildProcess; first: M }> {
-  const child = fork(path.join(benchDir, 'children', `${name}.ts`), args, {
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+  const plain = name.endsWith('.mjs');
+  const child = fork(path.join(benchDir, 'children', plain ? name : `${name}.ts`), args, {
+    execArgv: [...(plain ? [] : ['--import', 'tsx']), ...(options.execArgv ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
