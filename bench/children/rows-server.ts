@@ -1,6 +1,7 @@
 // A loopback API for the extract and big-page benches, in its own process so serving does not
 // compete with the client being measured for one event loop.
 // argv: rows perPage ; GET /rows?page=N answers {data:[...], links:{next}} from pre-rendered pages;
+// GET /count answers {"count":42} (the queue bench's scalar);
 // GET /big?rows=N streams one page of N rows, {"data":[row,row,...]}, written as it is generated.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,10 @@ const server = createServer((req, res) => {
     if (!page) return res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': page.length });
     return res.end(page);
+  }
+  if (url.pathname === '/count') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': 12 });
+    return res.end('{"count":42}');
   }
   if (url.pathname === '/big') {
     const rows = Number(url.searchParams.get('rows') ?? 1000);
