@@ -138,8 +138,8 @@ export class TokenManager implements TokenProvider {
             refreshedAt: undefined,
           };
         });
-        if (replaced) logger.warn({ connection: connection.name }, `connection "${connection.name}": the token in connections.yaml changed since it was seeded; it replaces the stored one`);
-        else logger.info({ connection: connection.name }, `connection "${connection.name}": token store seeded from connections.yaml`);
+        if (replaced) logger.info(`connection "${connection.name}": the token in connections.yaml changed since it was seeded: it replaces the stored one (re-seed)`);
+        else logger.info(`connection "${connection.name}": token store seeded from connections.yaml`);
       }
       redactor?.add(state?.accessToken);
       redactor?.add(state?.refreshToken);
@@ -169,7 +169,7 @@ export class TokenManager implements TokenProvider {
           redactor?.add(grant.refreshToken);
           const now = this.#clock();
           logger.info(
-            { connection: connection.name, expiresAt: grant.expiresAt && new Date(grant.expiresAt).toISOString(), rotated: grant.refreshToken !== undefined, ms: now - started },
+            { expiresAt: grant.expiresAt && new Date(grant.expiresAt).toISOString(), rotated: grant.refreshToken !== undefined, ms: now - started },
             'access token refreshed',
           );
           // The rotated refresh token is written with the access token, before anyone uses either.
