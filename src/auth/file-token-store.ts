@@ -57,7 +57,9 @@ export class FileTokenStore implements TokenStore {
         const { state, changed } = await applyUpdate(data.connections[connection], update);
         if (changed && state) {
           data.connections[connection] = state;
-          await this.#save(data);
+          await this.#save(data).catch((error: unknown) => {
+            throw new RestqError('E_STATE', `cannot write token state ${this.#options.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error, permanent: true });
+          });
         }
         return state;
       }),

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,8 +15,10 @@ import { startSampleApi, type SampleApi, type SampleApiOptions } from '../../src
 import { memoryLogger, tempConfig, waitFor, type TempConfig } from '../helpers/temp-config.js';
 
 const run = promisify(execFile);
-const CLI = path.resolve('src/cli.ts');
-const TSX = path.resolve('node_modules/.bin/tsx');
+// `npm test` builds first, so the compiled CLI is current and starts 3x faster than tsx.
+const BUILT = existsSync(path.resolve('dist/cli.js'));
+const TSX = BUILT ? process.execPath : path.resolve('node_modules/.bin/tsx');
+const CLI = path.resolve(BUILT ? 'dist/cli.js' : 'src/cli.ts');
 const CLIENT_SECRET = 'client-secret-Zq9';
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -65,14 +67,15 @@ async function getCount(clients: ApiClients): Promise<number> {
 
 describe('OAuth2 refresh against a rotating token server', () => {
   it('50 concurrent requests across an expiry: 1 refresh call, 0 invalid_grant', async () => {
-    const server = await api({ tokenLifetimeMs: 400 });
+    // 1.5 s tokens: the new one must outlive the 50 requests even on a loaded machine.
+    const server = await api({ tokenLifetimeMs: 1500 });
     const temp = setup(server);
     const { clients } = await clientsFor(temp);
     expect(await getCount(clients)).toBe(137);
     expect(server.stats.tokensIssued).toBe(1);
-    // Wait until the token is past expiresAt - skew (20% of 400 ms), then fire 50 at once.
+    // Wait until the token is past expiresAt - skew (20% of 1.5 s), then fire 50 at once.
     const stored = (await new FileTokenStore({ file: path.join(temp.dir, '.restq', 'state.json') }).read('api'))!;
-    await waitFor(() => Date.now() >= stored.expiresAt! - 80);
+    await waitFor(() => Date.now() >= stored.expiresAt! - 300);
     const counts = await Promise.all(Array.from({ length: 50 }, () => getCount(clients)));
     expect(counts.every((c) => c === 137)).toBe(true);
     expect(server.stats.tokensIssued).toBe(2);
@@ -110,6 +113,23 @@ describe('OAuth2 refresh against a rotating token server', () => {
     expect(server.stats.invalidGrants).toBe(0);
   });
 
+  it('restq run in two processes: the second refreshes with the token the first rotated', async () => {
+    const server = await api({ tokenLifetimeMs: 300 });
+    const temp = setup(server);
+    mkdirSync(path.join(temp.dir, 'jobs'));
+    writeFileSync(path.join(temp.dir, 'jobs', 'count.yaml'), 'connection: api\nscalar:\n  path: /v1/orders/count\n  value: $.count\noutput:\n  - stdout: {}\n');
+    let lastIssue = 0;
+    for (const expected of [1, 2]) {
+      // The second process starts after the first one's token expired (300 ms; tsx alone takes longer).
+      await waitFor(() => server.stats.tokensIssued === 0 || Date.now() > lastIssue + 300);
+      const out = await run(TSX, [CLI, '--config', temp.dir, '--log-level', 'silent', 'run', 'count']);
+      expect(out.stdout.trim()).toBe('137');
+      expect(server.stats.tokensIssued).toBe(expected);
+      lastIssue = Date.now();
+    }
+    expect(server.stats.invalidGrants).toBe(0);
+  });
+
   it('after an API 401 refreshes once and retries; a second 401 fails clearly', async () => {
     const server = await api();
     const temp = setup(server);
@@ -138,9 +158,15 @@ refreshTokenPath: $.data.refresh
 clientAuth: basic
 params: "scope=orders.read&audience=a%20b%26c"`,
     );
-    const { clients } = await clientsFor(temp);
+    const { clients, lines } = await clientsFor(temp);
     expect(await getCount(clients)).toBe(137);
     expect(server.stats.lastClientAuth).toBe('basic');
+    // Debug logs saw the token request and the refresh, but no token, refresh token or secret.
+    const logs = lines.join('');
+    expect(logs).toContain('access token refreshed');
+    expect(logs).not.toMatch(/at-[0-9a-f]{24}|rt-[0-9a-f]{24}/);
+    expect(logs).not.toContain(CLIENT_SECRET);
+    expect(logs).not.toContain(temp.connection.refresh!.refreshToken!);
     const state = JSON.parse(readFileSync(path.join(temp.dir, '.restq', 'state.json'), 'utf8')) as { connections: { api: { refreshToken: string; expiresAt: number } } };
     expect(state.connections.api.refreshToken).toBe(server.currentRefreshToken());
     expect(state.connections.api.expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
