@@ -99,11 +99,14 @@ export class TokenManager implements TokenProvider {
     return this.#require(await untilAborted(this.#refresh((current) => current?.version === before || current === undefined), signal));
   }
 
-  /** The stored state (after seeding), for `restq token`. */
-  async state(): Promise<TokenState | undefined> {
-    await this.#seed();
-    this.#state = await this.#options.store.read(this.connection.name);
-    return this.#state;
+  /**
+   * The stored state without changing it, for `restq token`; `reseedPending` when the YAML token
+   * differs from the one that seeded the store (the next use replaces the stored one).
+   */
+  async inspect(): Promise<{ state: TokenState | undefined; reseedPending: boolean }> {
+    const state = await this.#options.store.read(this.connection.name);
+    const hash = seedHash(this.connection);
+    return { state, reseedPending: hash !== undefined && state?.seedHash !== hash };
   }
 
   async close(): Promise<void> {

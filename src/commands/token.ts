@@ -19,6 +19,8 @@ export interface TokenReport {
   version: number | null;
   /** True when this call made a refresh (`--refresh`). */
   refreshed: boolean;
+  /** connections.yaml holds a token other than the one that seeded the store: the next use re-seeds. */
+  reseedPending: boolean;
 }
 
 export interface TokenCommandOptions {
@@ -48,12 +50,13 @@ export async function tokenCommand(options: TokenCommandOptions): Promise<TokenR
       refreshedBy: null,
       version: null,
       refreshed: false,
+      reseedPending: false,
     };
   }
   const dispatcher = createDispatcher(connection, { logger });
   const manager = createTokenManager(connection, dispatcher, { config, store: options.store, logger });
   try {
-    const state = options.refresh ? await manager.forceRefresh() : await manager.state();
+    const { state, reseedPending } = options.refresh ? { state: await manager.forceRefresh(), reseedPending: false } : await manager.inspect();
     return {
       connection: connection.name,
       kind: connection.grant ?? 'refresh_token',
@@ -64,6 +67,7 @@ export async function tokenCommand(options: TokenCommandOptions): Promise<TokenR
       refreshedBy: state?.refreshedBy ?? null,
       version: state?.version ?? null,
       refreshed: manager.refreshes > 0,
+      reseedPending,
     };
   } finally {
     await manager.close();
@@ -79,6 +83,7 @@ export function formatTokenReport(report: TokenReport, now = Date.now()): string
     `access token:    ${report.accessToken ?? '(none yet: obtained on first use)'}`,
     ...(report.kind === 'refresh_token' ? [`refresh token:   ${report.refreshToken ?? '(none)'}`] : []),
     `expires at:      ${expires}`,
+    ...(report.reseedPending ? ['note:            connections.yaml has a different token than the one stored: the next run (or --refresh) re-seeds from it'] : []),
     ...(report.kind === 'static' ? [] : [`last refreshed:  ${report.refreshedAt ? `${report.refreshedAt} by ${report.refreshedBy ?? '?'}` : 'never (seeded from connections.yaml)'}`, `version:         ${report.version ?? '-'}`]),
   ];
   return `${lines.join('\n')}\n`;

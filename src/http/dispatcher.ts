@@ -117,9 +117,15 @@ function tunnelConnector(connection: Connection, proxy: ProxySettings, tlsOption
         if (!https) return callback(null, socket);
         const servername = options.servername ?? (net.isIP(options.hostname) ? undefined : options.hostname);
         const secure = tls.connect({ ...tlsOptions, socket, ...(servername ? { servername } : {}) });
-        const onError = (error: Error) => callback(describeTlsFailure(error, connection, options.hostname, port) as Error, null);
+        const onError = (error: Error) => {
+          clearTimeout(timer);
+          callback(describeTlsFailure(error, connection, options.hostname, port) as Error, null);
+        };
+        // The tunnel is up; the handshake through it gets the connection's connect timeout too.
+        const timer = setTimeout(() => secure.destroy(Object.assign(new Error(`TLS handshake with ${options.hostname}:${port} through the proxy timed out`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), connection.timeout);
         secure.once('error', onError);
         secure.once('secureConnect', () => {
+          clearTimeout(timer);
           secure.off('error', onError);
           callback(null, secure);
         });

@@ -116,8 +116,11 @@ refresh:
 `);
     temp = changed;
     const reseeded = new TokenManager({ connection: changed.connection, store, refresher, logger });
-    expect((await reseeded.state())?.refreshToken).toBe('new-seed-token');
-    expect((await reseeded.state())?.accessToken).toBeUndefined();
+    expect((await reseeded.inspect()).reseedPending).toBe(true);
+    const before = calls.length;
+    await reseeded.get();
+    expect(calls.slice(before)).toEqual(['new-seed-token']);
+    expect((await reseeded.inspect()).reseedPending).toBe(false);
   });
 
   it('reads the lifetime from a JWT exp claim when the response has no expires_in', () => {
