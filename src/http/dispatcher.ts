@@ -97,6 +97,11 @@ function describeTlsFailure(error: unknown, connection: Connection, host: string
 
 type Connector = buildConnector.connector;
 
+/** TLS to an https proxy trusts the same CAs, but the API's pinned version and client certificate are not the proxy's. */
+function proxyTlsOptions(tlsOptions: ConnectionOptions): ConnectionOptions {
+  return { ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}), ...(tlsOptions.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) };
+}
+
 function directConnector(connection: Connection, tlsOptions: ConnectionOptions): Connector {
   const base = buildConnector({ ...tlsOptions, timeout: connection.timeout } as buildConnector.BuildOptions);
   return (options, callback) =>
@@ -111,7 +116,7 @@ function tunnelConnector(connection: Connection, proxy: ProxySettings, tlsOption
   return (options, callback) => {
     const https = options.protocol === 'https:';
     const port = Number(options.port) || (https ? 443 : 80);
-    const proxyTls = proxy.protocol === 'https' ? tlsOptions : undefined;
+    const proxyTls = proxy.protocol === 'https' ? proxyTlsOptions(tlsOptions) : undefined;
     openTunnel({ proxy, host: options.hostname, port, timeoutMs: connection.timeout, proxyTls }).then(
       (socket) => {
         if (!https) return callback(null, socket);
@@ -214,7 +219,7 @@ export function createDispatcher(connection: Connection, options: DispatcherOpti
     uri: proxyLabel(proxy),
     proxyTunnel: false,
     ...(proxy.username !== undefined ? { token: basicProxyAuthorization(proxy) } : {}),
-    ...(proxy.protocol === 'https' ? { proxyTls: tlsOptions } : {}),
+    ...(proxy.protocol === 'https' ? { proxyTls: proxyTlsOptions(tlsOptions) } : {}),
     connect: { timeout: connection.timeout },
   });
   return new ProxyRouter(tunnel, forward, proxy);

@@ -145,6 +145,24 @@ describe('OAuth2 refresh against a rotating token server', () => {
     expect(await getCount(fresh)).toBe(137);
     expect(server.stats.unauthorized).toBe(1);
     expect(server.stats.tokensIssued).toBe(2);
+
+    // An API that rejects every token this endpoint issues: one refresh, one retry, then a clear error.
+    const other = await api();
+    const mismatched = tempConfig(`
+baseUrl: ${other.url}
+apiKey: demo-client
+apiSecret: ${CLIENT_SECRET}
+refresh:
+  endpoint: ${server.url}/oauth/token
+  refreshToken: ${server.currentRefreshToken()}
+`);
+    cleanups.push(() => mismatched.cleanup());
+    const { clients: wrong } = await clientsFor(mismatched);
+    const error = (await getCount(wrong).catch((e: unknown) => e)) as RestqError;
+    expect(error.code).toBe('E_UNAUTHORIZED');
+    expect(error.message).toContain('again after a token refresh');
+    expect(other.stats.unauthorized).toBe(2);
+    expect(server.stats.tokensIssued).toBe(4);
   });
 
   it('nested responses with custom JSONPaths, Basic client auth and query params checked by the server', async () => {
