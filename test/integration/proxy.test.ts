@@ -131,6 +131,28 @@ describe('proxy with Basic auth (proxy-chain)', () => {
     expect(seen.some((s) => s.method === 'CONNECT')).toBe(true);
   });
 
+  it('reaches an https proxy over TLS (trusting tls.ca) for API and token requests', async () => {
+    await sampleApi();
+    const secureProxy = new ProxyServer({
+      port: 0,
+      host: '127.0.0.1',
+      serverType: 'https',
+      httpsOptions: { cert: ca.cert, key: ca.key },
+      prepareRequestFunction: ({ request, username, password, hostname, port, isHttp }) => {
+        seen.push({ hostname, port, isHttp, method: request.method ?? '', url: request.url ?? '', username });
+        return { requestAuthentication: username !== 'svc-etl' || password !== PROXY_PASSWORD };
+      },
+    });
+    await secureProxy.listen();
+    cleanups.push(() => secureProxy.close(true));
+    const yaml = `proxy: { protocol: https, host: 127.0.0.1, port: ${secureProxy.port}, username: svc-etl, password: "${PROXY_PASSWORD}" }`;
+    const { clients } = await clientsFor(refreshingConnection(https.url, yaml));
+    expect(await get(clients, `${https.url}/v1/things`)).toBe(200);
+    // Both the API (https) and the token endpoint (http; undici tunnels it too behind an https proxy) went through it.
+    expect(seen.map((s) => s.port).sort()).toEqual([Number(new URL(https.url).port), Number(new URL(sample.url).port)].sort());
+    expect(sample.stats.tokensIssued).toBe(1);
+  });
+
   it('a wrong password is a clear 407 error naming the proxy, never the password (CONNECT and forward)', async () => {
     for (const target of [`https://127.0.0.1:${new URL(https.url).port}`, 'http://127.0.0.1:9']) {
       const { clients, lines } = await clientsFor(`baseUrl: ${target}\naccessToken: static-token-1234\ntls: { ca: ${caFile()} }\nretry: { attempts: 1 }\n${basicProxy('wrong-Passw0rd')}`);
