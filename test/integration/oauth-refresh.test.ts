@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -294,4 +296,48 @@ refresh:
     expect(error.message).toContain('corrupted');
     expect(error.message).toContain(file);
   });
+
+  it('takes the expiry from the JWT exp claim when the response has no expires_in', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 900;
+    const jwt = `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ exp, sub: 'x' })).toString('base64url')}.c2ln`;
+    const server = await tokenServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: jwt })));
+    const temp = tempConfig(`baseUrl: ${server.url}\ngrant: client_credentials\napiKey: id\napiSecret: s3cret-value\nrefresh: { endpoint: ${server.url}/token }`);
+    cleanups.push(() => temp.cleanup());
+    const dispatcher = createDispatcher(temp.connection);
+    cleanups.push(() => dispatcher.close());
+    const grant = await createRefreshClient({ connection: temp.connection, dispatcher, redactor: temp.config.redactor, logger: memoryLogger().logger })(undefined);
+    expect(grant.expiresAt).toBe(exp * 1000);
+  });
+
+  it('a token endpoint that times out is retried, then fails with a clear error', async () => {
+    let calls = 0;
+    const server = await tokenServer(() => {
+      calls++; // never answers
+    });
+    const temp = tempConfig(`baseUrl: ${server.url}\ngrant: client_credentials\napiKey: id\napiSecret: s3cret-value\nretry: { attempts: 2, baseDelay: 10ms, maxDelay: 20ms }\nrefresh: { endpoint: ${server.url}/token, timeout: 150ms }`);
+    cleanups.push(() => temp.cleanup());
+    const dispatcher = createDispatcher(temp.connection);
+    cleanups.push(() => dispatcher.close());
+    const refresh = createRefreshClient({ connection: temp.connection, dispatcher, redactor: temp.config.redactor, logger: memoryLogger().logger });
+    const error = (await refresh(undefined).catch((e: unknown) => e)) as RestqError;
+    expect(error.code).toBe('E_TOKEN_REFRESH');
+    expect(error.permanent).toBe(false);
+    expect(error.message).toContain('failed after 2 attempts');
+    expect(error.message).toContain('timed out');
+    expect(calls).toBe(2);
+  });
 });
+
+/** A bare token endpoint for shapes the sample API does not produce. */
+async function tokenServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
