@@ -87,6 +87,8 @@ function describeTlsFailure(error: unknown, connection: Connection, host: string
     message = `TLS handshake with ${host}:${port} failed: connection "${connection.name}" pins ${connection.securityProtocol} (securityProtocol) and the server does not accept ${connection.securityProtocol}; set the version the server speaks, or Default`;
   } else if (UNTRUSTED.test(code)) {
     message = `the certificate of ${host}:${port} is not trusted: set tls.ca of connection "${connection.name}" to the PEM file of the CA that issued it`;
+  } else if (/CERTIFICATE_REQUIRED/.test(code)) {
+    message = `${host}:${port} requires a client certificate: set tls.cert and tls.key of connection "${connection.name}"`;
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     message = `the certificate of ${host}:${port} is not valid for that name: use the host name the certificate was issued for in the URL`;
   } else if (code === 'CERT_HAS_EXPIRED') {

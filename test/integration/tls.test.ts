@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -84,6 +84,20 @@ describe('TLS: securityProtocol and tls.*', () => {
     const result = await get(s.url, 'tls: { rejectUnauthorized: false }');
     expect(result.status).toBe(200);
     expect(result.logs).toContain('NOT checked');
+  });
+
+  it('sends the client certificate of tls.cert/tls.key to a server that requires one (mutual TLS)', async () => {
+    const s = await startHttpsServer(ca, 'TLSv1.2', 'TLSv1.3', { requireClientCert: true });
+    servers.push(s);
+    writeFileSync(path.join(caDir, 'client.pem'), ca.clientCert);
+    writeFileSync(path.join(caDir, 'client-key.pem'), ca.clientKey, { mode: 0o600 });
+    const withCert = await get(s.url, `tls: { ca: ${caFile}, cert: ${path.join(caDir, 'client.pem')}, key: ${path.join(caDir, 'client-key.pem')} }`);
+    expect(withCert.error).toBeUndefined();
+    expect(withCert.status).toBe(200);
+    expect(s.clients).toEqual(['restq-client']);
+    const without = await get(s.url, `tls: { ca: ${caFile} }`);
+    expect(without.error).toBeDefined();
+    expect(without.status).toBeUndefined();
   });
 
   it('TLS1.0 against a TLS1.0-only legacy server (security level lowered for that connection only)', async () => {
