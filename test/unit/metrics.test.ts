@@ -78,3 +78,51 @@ describe('countingTransport', () => {
     expect(sampleValue(text, 'restq_http_requests_total', { connection: 'crm', status: 'timeout' })).toBe(1);
   });
 });
+
+describe('countingRefresher and countingStore', () => {
+  it('count token-endpoint calls by result, and lock waits only when another holder did the update', async () => {
+    const { countingRefresher, countingStore } = await import('../../src/ops/counting-auth.js');
+    const { RestqError } = await import('../../src/errors/restq-error.js');
+    const metrics = new Metrics({ processMetrics: false });
+    let fail: 'no' | 'grant' | 'other' = 'no';
+    const refresher = countingRefresher(
+      async () => {
+        if (fail === 'grant') throw new RestqError('E_INVALID_GRANT', 'invalid_grant');
+        if (fail === 'other') throw new RestqError('E_TOKEN_REFRESH', '503');
+        return { accessToken: 'a', refreshToken: 'r' };
+      },
+      'crm',
+      metrics,
+    );
+    await refresher('r');
+    fail = 'grant';
+    await expect(refresher('r')).rejects.toThrow('invalid_grant');
+    fail = 'other';
+    await expect(refresher('r')).rejects.toThrow('503');
+
+    let holderIsUs = true;
+    let now = 0;
+    const store = countingStore(
+      {
+        read: async () => undefined,
+        close: async () => undefined,
+        update: async (_connection, update) => {
+          now += 25;
+          if (holderIsUs) await update(undefined, { signal: new AbortController().signal });
+          return { version: 1 };
+        },
+      },
+      metrics,
+      () => now,
+    );
+    await store.update('crm', async () => ({ accessToken: 'x' }));
+    holderIsUs = false;
+    await store.update('crm', async () => ({ accessToken: 'x' }));
+    const text = await metrics.text();
+    expect(sampleValue(text, 'restq_token_refreshes_total', { connection: 'crm', result: 'ok' })).toBe(1);
+    expect(sampleValue(text, 'restq_token_refreshes_total', { connection: 'crm', result: 'invalid_grant' })).toBe(1);
+    expect(sampleValue(text, 'restq_token_refreshes_total', { connection: 'crm', result: 'error' })).toBe(1);
+    expect(sampleValue(text, 'restq_token_lock_waits_total', { connection: 'crm' })).toBe(1);
+    expect(sampleValue(text, 'restq_token_lock_wait_seconds_sum', { connection: 'crm' })).toBe(0.025);
+  });
+});
