@@ -119,7 +119,7 @@ function nextUrlPaginator(path: string, ctx: PaginatorContext): Paginator {
 export function parseLinkNext(header: string | string[] | undefined): string | undefined {
   const text = Array.isArray(header) ? header.join(', ') : header;
   if (!text) return undefined;
-  for (const match of text.matchAll(/<([^>]*)>((?:\s*;\s*[^;,"]+(?:=(?:"[^"]*"|[^;,]*))?)*)/g)) {
+  for (const match of text.matchAll(/<([^>]*)>((?:\s*;\s*[^;,"=\s]+\s*(?:=\s*(?:"[^"]*"|[^;,]*))?)*)/g)) {
     for (const param of match[2]!.matchAll(/;\s*([^=;\s]+)\s*(?:=\s*(?:"([^"]*)"|([^;,\s]*)))?/g)) {
       if (param[1]!.toLowerCase() !== 'rel') continue;
       const rels = (param[2] ?? param[3] ?? '').toLowerCase().split(/\s+/);
