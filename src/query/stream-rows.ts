@@ -25,6 +25,8 @@ export interface StreamRowsOptions {
 }
 
 const EXCERPT_BYTES = 200;
+/** Long strings are gathered in a byte buffer rather than by repeated concatenation. */
+const STRING_BUFFER_BYTES = 64 * 1024;
 
 /** `$.links.next` / `$['meta'].cursor` → ["links", "next"]; undefined for anything else. */
 export function simpleKeyPath(expr: string): string[] | undefined {
@@ -66,19 +68,26 @@ export async function* streamRows(
     `$${options.rowKeys.map((k) => `.${k}`).join('')}.*`,
     ...valueKeys.map((v) => `$${v.keys.map((k) => `.${k}`).join('')}`),
   ];
-  const parser = new JSONParser({ paths: selectors, keepStack: false });
+  const parser = new JSONParser({ paths: selectors, keepStack: false, stringBufferSize: STRING_BUFFER_BYTES });
   const values = new Map<string, unknown>();
   let pending: unknown[] = [];
   let rowCount = 0;
+  const { rowKeys } = options;
+  // A value at depth n has stack.length n (stack[0] stands for the document's parent).
+  const isRow = (stack: readonly { key?: string | number | undefined }[]): boolean => {
+    if (stack.length !== rowKeys.length + 1) return false;
+    for (let i = 0; i < rowKeys.length; i++) if (String(stack[i + 1]!.key) !== rowKeys[i]) return false;
+    return true;
+  };
   parser.onValue = ({ value, key, stack }) => {
-    const path = [...stack.slice(1).map((s) => s.key), key];
-    const found = valueKeys.find((v) => sameKeys(path, v.keys));
-    if (found && !values.has(found.expr)) {
-      values.set(found.expr, value);
+    if (isRow(stack)) {
+      pending.push(value);
+      rowCount++;
       return;
     }
-    pending.push(value);
-    rowCount++;
+    const path = [...stack.slice(1).map((s) => s.key), key];
+    const found = valueKeys.find((v) => sameKeys(path, v.keys));
+    if (found && !values.has(found.expr)) values.set(found.expr, value);
   };
 
   let bytes = 0;
@@ -106,7 +115,9 @@ export async function* streamRows(
       } catch (error) {
         throw fail(error);
       }
-      if (pending.length >= options.chunkRows) {
+      // Hand the rows on after every network chunk (at most one chunk's worth, ~64 KB of JSON):
+      // rows held across many chunks would outlive young-generation GCs and bloat the heap.
+      if (pending.length > 0) {
         const rows = pending;
         pending = [];
         yield { rows, bytes: unreported };
