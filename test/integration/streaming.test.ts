@@ -91,7 +91,8 @@ describe('rows reach the sinks as they arrive', () => {
       if (req.url?.includes('page=2')) {
         page2Requested = true;
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end('{"data":[{"id":"p2"}],"next":null}');
+        res.end('{"data":[{"id":"p2"}],"next":null}');
+        return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(`{"data":[${Array.from({ length: 1500 }, (_, i) => `{"id":${i}}`).join(',')}`);
