@@ -76,11 +76,18 @@ export async function* fetchGridPages(job: GridJob, ctx: TemplateContext, deps: 
     const chunks: Chunks = plan
       ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, chunkRows: CHUNK_ROWS, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
       : wholeBodyRows(job, response, request, deps, paginator.valuePaths);
-    let step = await chunks.next();
-    for (; !step.done; step = await chunks.next()) {
-      yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false };
+    let tail: PageTail;
+    try {
+      let step = await chunks.next();
+      for (; !step.done; step = await chunks.next()) {
+        yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false };
+      }
+      tail = step.value;
+    } finally {
+      // When the consumer stops mid-page (a sink failed, the run was aborted), this closes the
+      // page's reader, which destroys the response body instead of leaving the socket busy.
+      await chunks.return({ rowCount: 0, bytes: 0, values: new Map() });
     }
-    const tail = step.value;
     // An empty closing chunk, so rows are never held back waiting to learn the page ended.
     yield { rows: [], bytes: 0, url: request.url, page: number, pageDone: true };
     const next = paginator.next({ request, headers: response.headers, rowCount: tail.rowCount, values: tail.values });

@@ -191,3 +191,26 @@ describe('webhook sink', () => {
     expect((error as Error).message).toMatch(/timed out after 200 ms \(webhook timeout: raise output\[\]\.webhook\.timeout of job "items"\)/);
   });
 });
+
+describe('a sink failing in the middle of a streamed page', () => {
+  it('stops the download: the run fails at once and the API sees its response closed', async () => {
+    let closed = false;
+    const endless = await startTestServer(async (req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":[');
+      // Rows until the client goes away; never more than the socket accepts.
+      for (let i = 0; !res.destroyed && i < 10_000_000; i++) {
+        if (!res.write(`${i ? ',' : ''}{"id":${i},"name":"row ${i}"}`)) await new Promise((r) => res.once('drain', r).once('close', r));
+      }
+      res.end(']}');
+    });
+    closers.push(() => endless.close());
+    const hook = await startReceiver(() => 400);
+    const started = Date.now();
+    const { result } = await run(endless.url, { grid: { path: '/rows', rows: '$.data[*]' }, output: [{ webhook: { url: hook.url, batchSize: 100 } }] });
+    expect(result).toMatchObject({ code: 'E_SINK' });
+    await waitFor(() => closed, 5_000, 'the API response to be closed');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
