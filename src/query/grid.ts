@@ -33,7 +33,7 @@ export interface QueryDeps {
   signal?: AbortSignal | undefined;
 }
 
-/** Rows handed to the sinks at once: small enough for flat memory, big enough to be cheap. */
+/** Rows handed to the sinks at once when a whole body was parsed (streamed pages go per network chunk). */
 export const CHUNK_ROWS = 1000;
 
 type Chunks = AsyncGenerator<{ rows: unknown[]; bytes: number }, PageTail>;
@@ -74,7 +74,7 @@ export async function* fetchGridPages(job: GridJob, ctx: TemplateContext, deps: 
   for (let number = 1; request; number++) {
     const response = await deps.api.send(request);
     const chunks: Chunks = plan
-      ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, chunkRows: CHUNK_ROWS, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
+      ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
       : wholeBodyRows(job, response, request, deps, paginator.valuePaths);
     let tail: PageTail;
     try {

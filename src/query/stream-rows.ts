@@ -18,8 +18,6 @@ export interface StreamRowsOptions {
   rowKeys: readonly string[];
   /** Expressions (e.g. `$.links.next`) whose values must be picked up on the way. */
   valuePaths: readonly string[];
-  /** Rows handed out at once; bounds memory between the parser and the sinks. */
-  chunkRows: number;
   redactor: Redactor;
   timeoutMs: number;
 }
@@ -52,7 +50,7 @@ function sameKeys(a: readonly (string | number | undefined)[], b: readonly strin
 }
 
 /**
- * Parses a JSON body as it arrives and yields its rows in chunks of at most `chunkRows`, so a
+ * Parses a JSON body as it arrives and yields the rows each network chunk completed, so a
  * 1 GB page never sits in memory: each emitted row is dropped from the parser's tree
  * (`keepStack: false`), and the next network chunk is read only after the sinks took the rows
  * (the generator is pulled by the runner). Returns the page's row count, size and the values

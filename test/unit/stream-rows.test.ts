@@ -12,7 +12,7 @@ function responseOf(chunks: (string | Buffer)[]): HttpResponse {
 const request: HttpRequest = { method: 'GET', url: new URL('http://api.test/x'), headers: {} };
 
 async function collect(chunks: (string | Buffer)[], rowKeys: string[], valuePaths: string[] = []) {
-  const gen = streamRows(responseOf(chunks), request, { rowKeys, valuePaths, chunkRows: 2, redactor: new Redactor(), timeoutMs: 1000 });
+  const gen = streamRows(responseOf(chunks), request, { rowKeys, valuePaths, redactor: new Redactor(), timeoutMs: 1000 });
   const yields: unknown[][] = [];
   let step = await gen.next();
   for (; !step.done; step = await gen.next()) yields.push(step.value.rows);
