@@ -20,7 +20,7 @@ beforeAll(() => {
   redis = createRedisClient(redisUrl);
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
+  const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
@@ -117,4 +117,29 @@ describe('rate budget shared through Redis', () => {
     await redis.del(limiters.key(connection.name));
     await second;
   });
+
+  it('`restq run` spends the same Redis budget when REDIS_URL is set', async () => {
+    const cliPrefix = `${prefix}-cli`;
+    // One request per 10 s: the CLI's grant leaves a TAT ~10 s ahead that outlives the process.
+    const cliProject = writeProject(
+      { api: { baseUrl: server.url, accessToken: 'rate-token-1234', rateLimit: { requests: 1, per: '10s' } } },
+      { ping: { connection: 'api', scalar: { path: '/count', query: { worker: 'cli' }, value: '$.count' } } },
+    );
+    try {
+      const limiters = new RedisRateLimiters({ redis, prefix: cliPrefix });
+      // A worker was told to back off for 1.5 s: the CLI must wait for that too.
+      await limiters.forConnection({ name: 'api', rateLimit: { requests: 1, per: 10_000 } } as Connection)!.pause(1_500);
+      const pausedUntilUs = Number(await redis.get(limiters.key('api')));
+      const { stderr } = await run(process.execPath, ['--import', 'tsx', path.resolve('src/cli.ts'), '--config', cliProject.dir, 'run', 'ping'], {
+        env: { ...process.env, REDIS_URL: redisUrl, RESTQ_PREFIX: cliPrefix, LOG_LEVEL: 'warn' },
+      });
+      expect(stderr).toMatch(/ping .*1 rows?/);
+      expect(seen.some((s) => s.worker === 'cli')).toBe(true);
+      // Its grant came after the pause and moved the shared TAT one interval past it.
+      const tatUs = Number(await redis.get(limiters.key('api')));
+      expect(tatUs).toBeGreaterThanOrEqual(pausedUntilUs + 10_000_000);
+    } finally {
+      cliProject.cleanup();
+    }
+  }, 20_000);
 });
