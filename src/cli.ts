@@ -95,7 +95,7 @@ export function buildProgram(): Command {
       for (const warning of config.warnings) log.warn(warning);
       // With REDIS_URL, `run` spends the same rate budget as the workers.
       const redisUrl = process.env['REDIS_URL'];
-      const redis = redisUrl && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(redisUrl) : undefined;
+      const redis = redisUrl && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(redisUrl, { logger: log }) : undefined;
       const rateLimiters = redis ? new RedisRateLimiters({ redis, prefix: redisPrefix() }) : undefined;
       const clients = new ApiClients({ config, logger: log, wrapTransport: httpPolicy({ logger: log, redactor: config.redactor, rateLimiters }) });
       const progress = new ProgressLine();

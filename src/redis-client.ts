@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
 
 export interface RedisClientOptions {
   /**
@@ -9,6 +10,8 @@ export interface RedisClientOptions {
   mode?: 'command' | 'blocking';
   /** Shown in `CLIENT LIST`, to tell restq's connections apart. @default "restq" */
   name?: string;
+  /** Connection errors are logged here (once per distinct message) instead of on the console. */
+  logger?: Logger;
 }
 
 /** RESTQ_PREFIX: the prefix of every restq key (queues, tokens, rate budgets). @default "restq" */
@@ -19,7 +22,7 @@ export function redisPrefix(env: NodeJS.ProcessEnv = process.env): string {
 /** One ioredis client for REDIS_URL; the single place where restq opens a Redis connection. */
 export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
   const blocking = options.mode === 'blocking';
-  return new Redis(url, {
+  const client = new Redis(url, {
     connectionName: options.name ?? 'restq',
     maxRetriesPerRequest: blocking ? null : 2,
     connectTimeout: 5_000,
@@ -27,4 +30,12 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
     retryStrategy: (times) => Math.min(200 * times, 2_000),
     lazyConnect: false,
   });
+  // Without a listener ioredis prints every reconnect failure; commands still fail on their own.
+  let last = '';
+  client.on('error', (error: Error) => {
+    if (error.message === last) return;
+    last = error.message;
+    options.logger?.warn({ err: error }, `Redis connection error: ${error.message}`);
+  });
+  return client;
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Connection } from '../config/types.js';
+import { RestqError } from '../errors/restq-error.js';
 import { sleep as realSleep } from './backoff.js';
 import { emissionInterval, type RateLimiter, type RateLimiters } from './rate-limiter.js';
 
@@ -55,14 +56,23 @@ class RedisRateLimiter implements RateLimiter {
   async acquire(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      const waitMs = await this.#redis.restqGcra(this.#key, 'acquire', this.#intervalUs, '0');
+      const waitMs = await this.#call('acquire', '0');
       if (waitMs <= 0) return;
       await this.#sleep(waitMs, signal);
     }
   }
 
   async pause(ms: number): Promise<void> {
-    await this.#redis.restqGcra(this.#key, 'pause', this.#intervalUs, String(Math.round(ms * 1000)));
+    await this.#call('pause', String(Math.round(ms * 1000)));
+  }
+
+  async #call(mode: 'acquire' | 'pause', pauseUs: string): Promise<number> {
+    try {
+      return await this.#redis.restqGcra(this.#key, mode, this.#intervalUs, pauseUs);
+    } catch (error) {
+      // Not permanent: a queued run is retried once Redis is back.
+      throw new RestqError('E_QUEUE', `the shared rate budget (${this.#key}) is unavailable: Redis did not answer (${(error as Error).message}); check REDIS_URL`, { cause: error });
+    }
   }
 }
 

@@ -142,4 +142,13 @@ describe('rate budget shared through Redis', () => {
       cliProject.cleanup();
     }
   }, 20_000);
+
+  it('`restq run` with an unreachable Redis fails quickly with a message naming the budget', async () => {
+    const error = (await run(process.execPath, ['--import', 'tsx', path.resolve('src/cli.ts'), '--config', project.dir, 'run', 'ping'], {
+      env: { ...process.env, REDIS_URL: 'redis://127.0.0.1:1', RESTQ_PREFIX: prefix, LOG_LEVEL: 'silent' },
+      timeout: 15_000,
+    }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/error \[E_QUEUE\]: the shared rate budget \(.*:ratelimit:api\) is unavailable: Redis did not answer/);
+  }, 20_000);
 });
