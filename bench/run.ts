@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
 /** Only with --only: the per-page hot path alone (one page, no pagination), for profiling. */
 const optIn: Record<string, () => Promise<BenchReport>> = {
   'extract-one-page': () => runExtractBench(EXTRACT_ONE_PAGE),
+  'extract-profile': () => runExtractBench({ rows: 300_000, perPage: 10_000, rounds: 1 }),
 };
 
 console.log(`restq benchmarks${quick ? ' (quick mode)' : ''}: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
