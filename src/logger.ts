@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Redactor } from './config/redactor.js';
+import { runFields } from './ops/run-context.js';
 
 export type { Logger } from 'pino';
 
@@ -57,6 +58,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
+    // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
+    mixin: (_object: object, _level: number, logger: Logger) => {
+      const fields = runFields();
+      if (!fields?.runId || 'runId' in logger.bindings()) return {};
+      return fields;
+    },
     formatters: {
       log: (object: Record<string, unknown>) => (redactor && redactor.size > 0 ? (redactValues(object, redactor) as Record<string, unknown>) : object),
     },

@@ -4,6 +4,7 @@ import { RestqError } from './errors/restq-error.js';
 import type { ApiClients } from './http/api-clients.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { setRunFields, withRunContext } from './ops/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
@@ -88,12 +89,17 @@ function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSig
  * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
  * read; any failure aborts them all (no partial files) and rethrows.
  */
-export async function runJob(options: RunOptions): Promise<RunResult> {
+export function runJob(options: RunOptions): Promise<RunResult> {
+  return withRunContext(() => runInContext(options));
+}
+
+async function runInContext(options: RunOptions): Promise<RunResult> {
   const { config } = options;
   const job = lookupJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);
+  setRunFields({ job: job.name, runId, connection: job.connection });
   const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
