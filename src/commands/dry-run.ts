@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { fingerprint } from '../config/redactor.js';
 import { buildRequest } from '../query/build-request.js';
-import type { TemplateContext } from '../query/template.js';
+import { mergeParams, type TemplateContext } from '../query/template.js';
 import { newRunId } from '../run-id.js';
 import type { ParamValue } from '../config/types.js';
 
@@ -11,7 +11,7 @@ export function describeDryRun(config: Config, jobName: string, params: Record<s
   const connection = config.connections[job.connection]!;
   const runId = newRunId(now);
   const ctx: TemplateContext = {
-    params: { ...job.params, ...params },
+    params: mergeParams(job.params, params),
     now: now.toISOString(),
     date: now.toISOString().slice(0, 10),
     runId,

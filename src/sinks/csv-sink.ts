@@ -17,6 +17,8 @@ export function csvStringifier(options: { delimiter: string; bom: boolean }): St
     bom: options.bom,
     eof: true,
     record_delimiter: 'windows',
+    // Leading/trailing spaces are data: quoted, so readers that trim unquoted fields keep them.
+    quoted_match: /^\s|\s$/,
     cast: { boolean: (value) => String(value) },
   });
 }
