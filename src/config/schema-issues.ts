@@ -79,14 +79,15 @@ export function schemaIssues(parsed: ParsedFile, error: z.ZodError, schema: z.Zo
     const received = (issue as { input?: unknown }).input;
     const missing = issue.code === 'invalid_type' && received === undefined;
     if (missing && explained.has(where)) continue;
-    const pos = locate(parsed.doc, parsed.lines, issue.path);
+    const pos = locate(parsed.doc, parsed.lines, issue.path, undefined, missing ? 'label' : 'value');
     if (pos && parsed.tainted.has(`${pos.line}:${pos.col}`)) continue;
     const secret = SECRET_KEYS.has(String(issue.path.at(-1)));
     let message = issue.message;
     if (missing) message = 'is required';
     else if (issue.code === 'invalid_type') {
       const expected = String(issue.expected).split('|').map((e) => EXPECTED[e] ?? `a ${e}`);
-      message = `must be ${expected.join(' or ')}, got ${describeValue(received, secret)}`;
+      const choices = expected.length > 1 ? `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}` : expected[0];
+      message = `must be ${choices}, got ${describeValue(received, secret)}`;
       if (expected.includes(EXPECTED['string']!) && received !== null && typeof received === 'object') message += `; ${QUOTE_HINT}`;
     } else if (issue.code === 'invalid_value') {
       message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(received, secret)}`;
