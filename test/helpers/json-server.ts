@@ -5,6 +5,8 @@ export interface RecordedRequest {
   method: string;
   url: URL;
   headers: IncomingMessage['headers'];
+  /** Names and values as sent, to spot a header sent twice. */
+  rawHeaders: string[];
   body: string;
 }
 
@@ -33,7 +35,7 @@ export async function startServer(routes: Record<string, Handler>): Promise<Test
     let body = '';
     for await (const chunk of req) body += String(chunk);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const recorded = { method: req.method ?? 'GET', url, headers: req.headers, body };
+    const recorded = { method: req.method ?? 'GET', url, headers: req.headers, rawHeaders: req.rawHeaders, body };
     requests.push(recorded);
     const handler = routes[`${recorded.method} ${url.pathname}`] ?? routes[url.pathname];
     try {

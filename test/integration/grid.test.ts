@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsYaml, tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
