@@ -42,7 +42,7 @@ describe('restq run via the built binary', () => {
     const rows = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]).toMatchObject({ id: 1, 'customer.name': sampleOrder(1).customer.name, 'amount.total': sampleOrder(1).amount.total });
-    expect(stderr).toMatch(new RegExp(`^orders \\S+: ${rows.length} rows, 1 pages, [\\d.]+ KB, [\\d.]+s → stdout ndjson\\n$`));
+    expect(stderr).toMatch(new RegExp(`^orders \\S+: ${rows.length} rows, 1 page, [\\d.]+ KB, [\\d.]+s → stdout ndjson\\n$`));
   });
 
   it('a scalar prints its bare value; --param overrides the job default', async () => {
