@@ -8,7 +8,7 @@ import { collectSecrets } from './collect-secrets.js';
 import { parseYamlFile } from './parse-yaml-file.js';
 import { asMap } from './raw.js';
 import { Redactor } from './redactor.js';
-import { connectionSchema, connectionsFileSchema, jobFileSchema, type ConnectionSpec, type JobFileSpec } from './schema.js';
+import { connectionSchema, connectionsFileSchema, JOB_NAME, jobFileSchema, type ConnectionSpec, type JobFileSpec } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import type { Config, Connection, Job, SinkSpec } from './types.js';
 import { locate } from './yaml-positions.js';
@@ -78,6 +78,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const result = jobFileSchema.safeParse(raw, { reportInput: true });
     if (!result.success) issues.push(...schemaIssues(parsed, result.error, jobFileSchema));
     const name = typeof raw['name'] === 'string' ? raw['name'] : fileName.replace(/\.ya?ml$/, '');
+    if (raw['name'] === undefined && !JOB_NAME.test(name)) {
+      issues.push({ file: parsed.file, message: `file name "${fileName}" is not a valid job name (letters, digits, ".", "_" and "-"): rename the file or set name:` });
+    }
     const at = (where: PropertyKey[], key?: string) => ({ file: parsed.file, ...locate(parsed.doc, parsed.lines, where, key) });
     const earlier = jobSources.get(name);
     if (earlier) {

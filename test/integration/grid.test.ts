@@ -38,6 +38,10 @@ let body: unknown = { data: [] };
 beforeAll(async () => {
   server = await startServer({
     '/rows': (_req, res) => json(res, body),
+    '/bom': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(`\uFEFF${JSON.stringify({ data: [{ id: 'ü' }] })}`);
+    },
     '/partial': (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"data":[{"id":1},{"id":2},');
@@ -123,6 +127,13 @@ describe('grid rows to CSV', () => {
     const p = setup(['grid:', '  path: /rows', '  rows: $.data', 'output:', '  - csv: out/x.csv']);
     await runInProcess(p.dir, 'extract');
     expect(readCsv(p.file('out/x.csv'))).toEqual([['id'], ['1'], ['2']]);
+  });
+
+  it('reads a JSON body that starts with a UTF-8 BOM', async () => {
+    const p = setup(['grid:', '  path: /bom', '  rows: $.data[*]', 'output:', '  - csv: out/x.csv']);
+    const run = await runInProcess(p.dir, 'extract');
+    expect(run.error).toBeUndefined();
+    expect(readCsv(p.file('out/x.csv'))).toEqual([['id'], ['ü']]);
   });
 
   it('quotes every awkward value so that parsing the file gives the values back', async () => {

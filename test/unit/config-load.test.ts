@@ -157,6 +157,13 @@ describe('every problem at once', () => {
     ]);
   });
 
+  it('rejects a job file name that cannot be a job name unless name: is set', () => {
+    const issues = issuesOf({ 'connections.yaml': lines('connections:', '  api:', '    baseUrl: http://x'), 'jobs/my orders.yaml': JOB, 'jobs/ok now.yaml': lines('name: ok-now', JOB) });
+    expect(issues.map((i) => `${i.file} ${i.message}`)).toEqual([
+      'jobs/my orders.yaml file name "my orders.yaml" is not a valid job name (letters, digits, ".", "_" and "-"): rename the file or set name:',
+    ]);
+  });
+
   it('does not echo "connection not defined" when connections.yaml itself is unreadable YAML', () => {
     const issues = issuesOf({ 'connections.yaml': lines('connections:', '  api: { baseUrl: http://x'), 'jobs/orders.yaml': JOB });
     expect(issues).toHaveLength(1);
