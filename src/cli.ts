@@ -96,7 +96,7 @@ export function buildProgram(): Command {
       try {
         const result = await runJob({ config, job: jobName, params, clients, logger: log, onProgress: (p) => progress.update(p) });
         progress.clear();
-        for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+        // runJob already logged result.warnings (at warn level); printing them again would say it twice.
         process.stderr.write(`${formatSummary(result)}\n`);
       } catch (error) {
         progress.clear();

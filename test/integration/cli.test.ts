@@ -18,6 +18,7 @@ beforeAll(async () => {
     'connections.yaml': lines('connections:', '  demo:', '    baseUrl: ${API_URL}', '    accessToken: demo-static-token', '    retry: { attempts: 1 }'),
     'jobs/orders.yaml': lines('connection: demo', 'schedule: "0 * * * *"', 'grid:', '  path: /v1/orders', '  rows: $.data[*]', 'output:', '  - stdout: { format: ndjson }'),
     'jobs/count.yaml': lines('connection: demo', 'params: { status: open }', 'scalar:', '  path: /v1/orders/count', '  query: { status: "{{params.status}}" }', '  value: $.count', 'output:', '  - stdout:'),
+    'jobs/empty.yaml': lines('connection: demo', 'grid:', '  path: /v1/orders', '  rows: $.nothing[*]', 'output:', '  - stdout:'),
     'jobs/missing.yaml': lines('connection: demo', 'grid:', '  path: /v1/nowhere', '  rows: $.data[*]'),
   });
   broken = tempConfigDir({
@@ -62,6 +63,14 @@ describe('restq run via the built binary', () => {
     expect(flagWins.code).toBe(1);
   });
 
+  it('a run with 0 rows succeeds and warns once on stderr', async () => {
+    const { code, stdout, stderr } = await runCli(['--config', project.dir, 'run', 'empty'], { env: env() });
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr.match(/grid\.rows \$\.nothing\[\*\] matched no rows/g)).toHaveLength(1);
+    expect(stderr).toMatch(/empty \S+: 0 rows, 1 page, .* → stdout ndjson\n$/);
+  });
+
   it('a failed run exits 1 with the error on stderr and nothing on stdout', async () => {
     const { code, stdout, stderr } = await runCli(['--config', project.dir, 'run', 'missing'], { env: env() });
     expect(code).toBe(1);
@@ -84,7 +93,7 @@ describe('restq validate', () => {
     const { code, stdout, stderr } = await runCli(['validate', '--config', project.dir], { env: env() });
     expect(code).toBe(0);
     expect(stdout).toBe('');
-    expect(stderr).toBe(`ok: 1 connection, 3 jobs, 1 scheduled (${project.dir})\n`);
+    expect(stderr).toBe(`ok: 1 connection, 4 jobs, 1 scheduled (${project.dir})\n`);
   });
 
   it('reports every error at once as file:line:col message, and exits 1', async () => {
@@ -114,7 +123,7 @@ describe('exit codes', () => {
     [['run', 'count', '--param', 'novalue'], 2, /error: --param expects key=value, got "novalue"/],
     [['run', 'count', '--param'], 2, /error: option '--param <key=value>' argument missing/],
     [['run'], 2, /error: missing required argument 'job'/],
-    [['run', 'nosuchjob'], 2, /error: unknown job "nosuchjob": defined jobs are count, missing, orders/],
+    [['run', 'nosuchjob'], 2, /error: unknown job "nosuchjob": defined jobs are count, empty, missing, orders/],
     [['--log-level', 'loud', 'validate'], 2, /error: option '--log-level <level>' argument 'loud' is invalid/],
     [['--help'], 0, /^$/],
   ])('restq %j exits %i', async (args, expected, stderr) => {
