@@ -18,7 +18,7 @@ export function describeDryRun(config: Config, jobName: string, params: Record<s
     lastSuccessAt: '',
   };
   const request = job.kind === 'grid' ? buildRequest('grid', job.grid, connection, ctx) : buildRequest('scalar', job.scalar, connection, ctx);
-  const headers: Record<string, string> = { ...connection.headers, ...request.headers };
+  const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...request.headers };
   if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = `[secret ${fingerprint(connection.apiKey)}]`;
   const refreshed = connection.refresh !== undefined || connection.grant === 'client_credentials';
   if (connection.accessToken || refreshed) {

@@ -1,5 +1,5 @@
 /** Keys whose value is a secret wherever they appear in connections.yaml or a job file. */
-const SECRET_KEYS = new Set(['accessToken', 'apiKey', 'apiSecret', 'refreshToken', 'password', 'secret']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['accessToken', 'apiKey', 'apiSecret', 'refreshToken', 'password', 'secret']);
 
 /** Names of headers, query parameters, params and form fields that carry credentials. */
 const SECRET_NAME = /authorization|token|secret|passw|api[-_]?key|signature|credential|cookie/i;

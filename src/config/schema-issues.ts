@@ -1,13 +1,12 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors/config-error.js';
+import { SECRET_KEYS } from './collect-secrets.js';
 import { didYouMean } from './did-you-mean.js';
 import { knownKeysAt } from './known-keys.js';
 import type { ParsedFile } from './parse-yaml-file.js';
 import { locate } from './yaml-positions.js';
 
 type Issue = z.core.$ZodIssue;
-
-const SECRET_KEYS = new Set(['accessToken', 'apiKey', 'apiSecret', 'refreshToken', 'password', 'secret']);
 
 const QUOTE_HINT =
   'a value starting with { or [ is a YAML mapping or list: quote it, e.g. "{{params.status}}" or "$.data[*]"';
