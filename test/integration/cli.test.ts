@@ -116,7 +116,8 @@ describe('restq validate', () => {
   });
 });
 
-describe('exit codes', () => {
+// Independent processes: run side by side to keep the suite short.
+describe.concurrent('exit codes', () => {
   it.each([
     [['frob'], 2, /error: unknown command 'frob'/],
     [['run', 'count', '--frob'], 2, /error: unknown option '--frob'/],
