@@ -20,7 +20,8 @@ export async function readJson(
   } catch (error) {
     throw toHttpError(error, request, redactor, timeoutMs);
   }
-  const text = Buffer.concat(chunks, bytes).toString('utf8');
+  // Some servers (often .NET ones) start JSON with a UTF-8 BOM, which JSON.parse rejects.
+  const text = Buffer.concat(chunks, bytes).toString('utf8').replace(/^\uFEFF/, '');
   try {
     return { json: JSON.parse(text) as unknown, bytes };
   } catch (error) {
