@@ -37,7 +37,7 @@ describe('streamRows with a small body of known length (parsed whole, the fast p
 
   it('reports a body that is not JSON as E_RESPONSE with an excerpt', async () => {
     const html = '<html>Bad gateway</html>';
-    await expect(collect([html], html.length, ['data'])).rejects.toMatchObject({ code: 'E_RESPONSE', message: expect.stringMatching(/not valid JSON.*<html>Bad gateway/) });
+    await expect(collect([html], html.length, ['data'])).rejects.toMatchObject({ code: 'E_RESPONSE', message: expect.stringMatching(/not JSON.*<html>Bad gateway/) });
   });
 
   it('streams a body whose length is above the threshold: rows come after each network chunk', async () => {
