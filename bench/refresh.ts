@@ -29,6 +29,8 @@ interface WorkerReport {
   runs: number;
   errors: Record<string, number>;
   waits: number[];
+  startedAt: number;
+  endedAt: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -55,19 +57,19 @@ export async function runRefreshBench(options: RefreshBenchOptions): Promise<Ben
   );
   const children: ChildProcess[] = [];
   try {
-    // The first process seeds the store; the others start once it has, as a fleet would.
-    const started = performance.now();
     for (let p = 0; p < options.processes; p++) {
       const { child } = await startChild<{ ready: boolean }>('refresh-worker.mjs', [options.redisUrl, prefix, dir, String(options.concurrency), String(options.durationMs)]);
       children.push(child);
     }
     const reports = await Promise.all(children.map((c) => nextMessage<WorkerReport>(c)));
-    const windowMs = performance.now() - started;
+    // From the first process's first run to the last process's last: the time tokens were needed.
+    const windowMs = Math.max(...reports.map((r) => r.endedAt)) - Math.min(...reports.map((r) => r.startedAt));
     const waits = reports.flatMap((r) => r.waits).sort((a, b) => a - b);
     const runs = reports.reduce((n, r) => n + r.runs, 0);
     const errors: Record<string, number> = {};
     for (const r of reports) for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
-    const ideal = windowMs / (LIFETIME_MS - SKEW_MS);
+    // The first token, then one per (lifetime − skew) while runs needed one.
+    const ideal = 1 + windowMs / (LIFETIME_MS - SKEW_MS);
     const calls = api.stats.tokenRequests;
     const perExpiry = calls / ideal;
     const p99 = percentile(waits, 99);
@@ -81,7 +83,7 @@ export async function runRefreshBench(options: RefreshBenchOptions): Promise<Ben
         { metric: 'token wait p99', restq: p99, baseline: percentile(waits, 50), unit: 'ms', better: 'lower' },
       ],
       notes: [
-        `baseline: the ideal count, one refresh per (lifetime − skew) = ${LIFETIME_MS - SKEW_MS} ms over the ${(windowMs / 1000).toFixed(1)} s window; the p99 line's baseline is the median wait`,
+        `baseline: the ideal count, the first token and one refresh per (lifetime − skew) = ${LIFETIME_MS - SKEW_MS} ms over the ${(windowMs / 1000).toFixed(1)} s the runs needed tokens; the p99 line's baseline is the median wait`,
         `${runs.toLocaleString('en-US')} runs, ${api.stats.apiRequests.toLocaleString('en-US')} API requests, ${api.stats.unauthorized} answered 401${Object.keys(errors).length ? `, failed runs: ${JSON.stringify(errors)}` : ', no failed run'}`,
       ],
       checks: { calls, ideal, invalidGrants: api.stats.invalidGrants, runs, failed: Object.values(errors).reduce((a, b) => a + b, 0), p99 },

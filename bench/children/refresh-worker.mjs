@@ -36,7 +36,8 @@ const timedProviders = (connection, dispatcher) => {
 const clients = new ApiClients({ config, logger, tokens: timedProviders });
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 process.send?.({ ready: true });
-const deadline = Date.now() + Number(durationMs);
+const startedAt = Date.now();
+const deadline = startedAt + Number(durationMs);
 let runs = 0;
 const errors = {};
 await Promise.all(
@@ -52,6 +53,7 @@ await Promise.all(
     }
   }),
 );
+const endedAt = Date.now();
 await clients.close();
 await store.close();
-process.send?.({ runs, errors, waits });
+process.send?.({ runs, errors, waits, startedAt, endedAt });

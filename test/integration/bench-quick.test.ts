@@ -1,5 +1,5 @@
 // The benchmarks in quick mode (tiny sizes), so the scripts cannot rot; `npm run bench` runs the full sizes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { BIG_PAGE_QUICK, runBigPageBench } from '../../bench/big-page.js';
 import { EXTRACT_QUICK, runExtractBench } from '../../bench/extract.js';
 import { formatReport } from '../../bench/lib/report.js';
@@ -19,7 +19,28 @@ describe('benchmarks, quick mode', () => {
     const report = await runBigPageBench(BIG_PAGE_QUICK);
     expect(report.checks!['rows']).toBe(report.checks!['expectedRows']);
     expect(report.checks!['expectedRows']).toBeGreaterThan(10_000);
-    expect(report.lines.map((l) => l.metric)).toEqual(['peak RSS', 'RSS growth over tiny page']);
+    expect(report.lines.map((l) => l.metric)).toEqual(['peak RSS', 'RSS growth over tiny page', 'peak RSS, --max-semi-space-size=4', 'RSS growth, --max-semi-space-size=4']);
     expect(report.lines[0]!.restq).toBeGreaterThan(report.lines[0]!.baseline * 0.5);
   });
+});
+
+describe('benchmarks that need Redis, quick mode', () => {
+  it('refresh: worker processes share one token, never reuse a rotated refresh token, and every run succeeds', async () => {
+    const { REFRESH_QUICK, runRefreshBench } = await import('../../bench/refresh.js');
+    const report = await runRefreshBench({ redisUrl: inject('redisUrl'), ...REFRESH_QUICK });
+    expect(report.checks!['invalidGrants']).toBe(0);
+    expect(report.checks!['failed']).toBe(0);
+    expect(report.checks!['runs']).toBeGreaterThan(0);
+    // Generous bound for a loaded CI machine; the full bench reports the real figure.
+    expect(report.checks!['calls']).toBeLessThanOrEqual(Math.ceil(report.checks!['ideal']!) + 2);
+    expect(formatReport(report)).toMatch(/refresh calls per expiry\s+[\d.]+\s+1\s+[\d.]+×\s+≤ 1\.02/);
+  }, 60_000);
+
+  it('queue: restq workers and bare BullMQ workers both complete every run', async () => {
+    const { QUEUE_QUICK, runQueueBench } = await import('../../bench/queue.js');
+    const report = await runQueueBench({ redisUrl: inject('redisUrl'), ...QUEUE_QUICK });
+    expect(report.checks!['restq']).toBeGreaterThan(0);
+    expect(report.checks!['bare']).toBeGreaterThan(0);
+    expect(formatReport(report)).toMatch(/throughput\s+[\d,.]+ runs\/s\s+[\d,.]+ runs\/s/);
+  }, 90_000);
 });
