@@ -135,18 +135,23 @@ export class RedisTokenStore implements TokenStore {
     const lockKey = this.#lockKey(connection);
     const lockValue = randomBytes(16).toString('hex');
     const deadline = this.#now() + this.#waitTimeout;
+    let seenVersion: number | undefined;
     for (;;) {
       const acquired = await this.#redis.set(lockKey, lockValue, 'PX', this.#lockTtl, 'NX');
       if (acquired === 'OK') return this.#updateHoldingLock(connection, lockValue, update);
+      seenVersion ??= (await this.read(connection))?.version ?? 0;
       // Another worker is refreshing: wait for its publish (or poll) and take what it wrote.
-      const released = await this.#waitForRelease(connection, deadline);
-      if (released) return this.read(connection);
-      if (this.#now() >= deadline) {
-        throw new RestqError(
-          'E_TOKEN_REFRESH',
-          `timed out after ${this.#waitTimeout} ms waiting for another worker to refresh the token of connection "${connection}" (lock ${lockKey})`,
-        );
+      // If it wrote nothing (it failed, or its lock expired), try to take the lock ourselves.
+      if (this.#now() < deadline && (await this.#waitForRelease(connection, deadline))) {
+        const state = await this.read(connection);
+        if ((state?.version ?? 0) !== seenVersion) return state;
+        continue;
       }
+      if (this.#closed) throw new RestqError('E_TOKEN_REFRESH', `token store closed while waiting for the refresh lock of connection "${connection}"`);
+      throw new RestqError(
+        'E_TOKEN_REFRESH',
+        `timed out after ${this.#waitTimeout} ms waiting for another worker to refresh the token of connection "${connection}" (lock ${lockKey})`,
+      );
     }
   }
 
