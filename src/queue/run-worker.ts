@@ -135,7 +135,7 @@ export class RunWorker {
         },
       });
       await job.updateProgress({ pages: result.pages, rows: result.rows } satisfies RunJobProgress).catch(() => undefined);
-      await this.#record(request.job, runId, 'completed', started, result.rows, attempt, null);
+      await this.#record(request.job, runId, 'completed', new Date(result.startedAt), result.rows, attempt, null);
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;
     } catch (error) {
