@@ -121,8 +121,7 @@ async function withWorker<T>(fn: (ctx: { config: Config; settings: ReturnType<ty
 }
 
 async function finished(queue: Queue<RunRequest>, id: string) {
-  let state = '';
-  await until(async () => ['completed', 'failed'].includes((state = await queue.getJobState(id))), `run ${id} to finish`);
+  await until(async () => ['completed', 'failed'].includes(await queue.getJobState(id)), `run ${id} to finish`);
   return (await queue.getJob(id))!;
 }
 
