@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { RestqError } from '../errors/restq-error.js';
+import { isRestqError, RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { RefreshContext, TokenState, TokenStore } from './token-store.js';
@@ -173,7 +173,18 @@ export class RedisTokenStore implements TokenStore {
     try {
       // Re-read under the lock: another worker may have refreshed since the caller looked.
       const current = await this.read(connection);
-      const next = await update(current, { signal: controller.signal });
+      let next: Omit<TokenState, 'version'> | undefined;
+      try {
+        next = await update(current, { signal: controller.signal });
+      } catch (error) {
+        // invalid_grant: if another worker rotated the refresh token meanwhile (possible only
+        // when a lock expired), its newer state is good; otherwise the refresh token is dead.
+        if (isRestqError(error) && error.code === 'E_INVALID_GRANT') {
+          const latest = await this.read(connection);
+          if (latest && latest.version !== (current?.version ?? 0)) return latest;
+        }
+        throw error;
+      }
       if (next === undefined) return current;
       const version = await this.#write(connection, lockValue, current?.version ?? 0, next);
       if (version < 0) {

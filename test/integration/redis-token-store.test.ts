@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/auth/redis-token-store.js';
 import { createSecretBox } from '../../src/auth/secret-box.js';
+import { RestqError } from '../../src/errors/restq-error.js';
 import type { TokenState } from '../../src/auth/token-store.js';
 import { scanKeysAndValues } from '../helpers/redis-scan.js';
 
@@ -125,6 +126,26 @@ describe('RedisTokenStore', () => {
     expect(abortedBeforeLockExpired).toBe(true);
     expect(stale).toMatchObject({ accessToken: 'at-newer', version: 1 });
     expect(await other.read('crm')).toMatchObject({ accessToken: 'at-newer', refreshToken: 'rt-at-newer', version: 1 });
+  });
+
+  it('on invalid_grant re-reads the store: a token another worker rotated meanwhile is used, else the error stands', async () => {
+    const prefix = newPrefix();
+    const slow = store(prefix, { lockTtlMs: 150, refreshDeadlineMs: 100, pollIntervalMs: 10 });
+    const other = store(prefix, { pollIntervalMs: 10 });
+    const holding = deferred();
+    const resume = deferred();
+    const invalidGrant = () => new RestqError('E_INVALID_GRANT', 'token endpoint answered invalid_grant', { permanent: true });
+    const slowUpdate = slow.update('crm', async () => {
+      holding.resolve();
+      await resume.promise;
+      throw invalidGrant(); // its refresh token was rotated by the other worker
+    });
+    await holding.promise;
+    await other.update('crm', async () => fresh('at-rotated'));
+    resume.resolve();
+    expect(await slowUpdate).toMatchObject({ accessToken: 'at-rotated', version: 1 });
+    // Nobody rotated: invalid_grant is the answer.
+    await expect(other.update('crm', async () => { throw invalidGrant(); })).rejects.toMatchObject({ code: 'E_INVALID_GRANT' });
   });
 
   it('releases only its own lock (compare-and-delete)', async () => {
