@@ -9,6 +9,8 @@ import type { RefreshContext, TokenState, TokenStore } from './token-store.js';
 export interface RedisTokenStoreOptions {
   /** A connected ioredis client; the store duplicates it once for its subscriber. */
   redis: Redis;
+  /** close() also closes `redis` (the store was given a connection of its own). @default false */
+  ownsConnection?: boolean;
   /** Key prefix, the same as the queue's (`RESTQ_PREFIX`). @default "restq" */
   prefix?: string;
   /** Seals accessToken and refreshToken at rest (RESTQ_SECRET_KEY). */
@@ -60,6 +62,7 @@ const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt'] as const;
  */
 export class RedisTokenStore implements TokenStore {
   readonly #redis: Redis;
+  readonly #ownsConnection: boolean;
   readonly #prefix: string;
   readonly #box: SecretBox | undefined;
   readonly #lockTtl: number;
@@ -78,6 +81,7 @@ export class RedisTokenStore implements TokenStore {
 
   constructor(options: RedisTokenStoreOptions) {
     this.#redis = options.redis;
+    this.#ownsConnection = options.ownsConnection ?? false;
     this.#prefix = options.prefix ?? 'restq';
     this.#box = options.secretBox;
     this.#lockTtl = options.lockTtlMs ?? 45_000;
@@ -279,5 +283,6 @@ export class RedisTokenStore implements TokenStore {
     this.#closed = true;
     for (const wakers of this.#wakers.values()) for (const wake of [...wakers]) wake();
     this.#subscriber?.disconnect();
+    if (this.#ownsConnection) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
