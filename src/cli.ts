@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { openTokenStore } from './auth/open-token-store.js';
+import { tokenProviders } from './auth/token-providers.js';
 import { describeDryRun } from './commands/dry-run.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { formatScheduleSync, scheduleCommand } from './commands/schedule.js';
@@ -8,6 +10,7 @@ import { startCommand } from './commands/start.js';
 import { formatStatus, statusCommand } from './commands/status.js';
 import { runWorkerService } from './commands/worker.js';
 import { isDistributed, readQueueSettings } from './queue/queue-settings.js';
+import { formatTokenReport, tokenCommand } from './commands/token.js';
 import { formatSummary, ProgressLine } from './commands/progress-line.js';
 import { validateSummary } from './commands/validate.js';
 import { writeJsonSchemas } from './config/json-schema.js';
@@ -110,7 +113,8 @@ export function buildProgram(): Command {
       }
       const log = logger(globals, config);
       for (const warning of config.warnings) log.warn(warning);
-      const clients = new ApiClients({ config, logger: log });
+      const store = await openTokenStore({ config });
+      const clients = new ApiClients({ config, logger: log, tokens: tokenProviders({ config, store, logger: log }) });
       const progress = new ProgressLine();
       try {
         const result = await runJob({ config, job: jobName, params: options.param, clients, logger: log, onProgress: (p) => progress.update(p) });
@@ -122,6 +126,28 @@ export function buildProgram(): Command {
         throw error;
       } finally {
         await clients.close();
+        await store.close();
+      }
+    });
+
+  program
+    .command('token')
+    .description('show a connection\'s token state (fingerprint, expiry, who refreshed when); --refresh forces a refresh')
+    .argument('<connection>', 'connection name in connections.yaml')
+    .option('--refresh', 'refresh the access token now')
+    .action(async (name: string, options: { refresh?: boolean }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      if (!config.connections[name]) {
+        throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
+      }
+      const log = logger(globals, config);
+      const store = await openTokenStore({ config });
+      try {
+        const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
+        process.stdout.write(config.redactor.redact(formatTokenReport(report)));
+      } finally {
+        await store.close();
       }
     });
 

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { openTokenStore } from '../auth/open-token-store.js';
+import { tokenProviders } from '../auth/token-providers.js';
 import { formatSummary } from '../commands/progress-line.js';
 import { loadConfig } from '../config/load-config.js';
 import { ApiClients } from '../http/api-clients.js';
@@ -13,14 +16,19 @@ import { startSampleApi } from './sample-api.js';
  * jobs/ against it with the shipped connections.yaml. No Redis, no network.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const api = await startSampleApi();
+// Each start of the sample API issues a fresh single-use refresh token. Passing it in through
+// DEMO_REFRESH_TOKEN changes the YAML value, so the token store (.restq/state.json) re-seeds
+// instead of presenting the previous run's rotated token to a server that never issued it.
+const initialRefreshToken = `demo-rt-${randomBytes(8).toString('hex')}`;
+const api = await startSampleApi({ refreshToken: initialRefreshToken });
 process.stderr.write(`sample API listening on ${api.url}\n`);
-const env = { ...process.env, DEMO_API_URL: api.url };
+const env = { ...process.env, DEMO_API_URL: api.url, DEMO_REFRESH_TOKEN: initialRefreshToken };
 let failed = 0;
 try {
   const config = loadConfig({ dir: root, env });
   const logger = createLogger({ level: process.env['LOG_LEVEL'] ?? 'warn', redactor: config.redactor });
-  const clients = new ApiClients({ config, logger });
+  const store = await openTokenStore({ config, env });
+  const clients = new ApiClients({ config, logger, tokens: tokenProviders({ config, store, logger }) });
   try {
     for (const name of Object.keys(config.jobs)) {
       try {
@@ -36,8 +44,10 @@ try {
         process.stderr.write(`✗ ${name}: ${config.redactor.redact((error as Error).message)}\n`);
       }
     }
+    process.stderr.write(`token endpoint: ${api.stats.tokensIssued} token(s) issued, ${api.stats.invalidGrants} invalid_grant; state in ${path.relative(root, path.join(config.dir, '.restq', 'state.json'))}\n`);
   } finally {
     await clients.close();
+    await store.close();
   }
 } finally {
   await api.close();

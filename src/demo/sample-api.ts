@@ -17,6 +17,16 @@ export interface SampleApiOptions {
   staticTokens?: string[];
   /** Lifetime of issued access tokens. @default 3600 */
   tokenLifetimeSeconds?: number;
+  /** Lifetime in milliseconds (for tests of expiry); wins over tokenLifetimeSeconds. */
+  tokenLifetimeMs?: number;
+  /** `nested` answers `{data: {token, expiresIn, refresh}}` instead of the flat OAuth2 fields. @default "flat" */
+  tokenResponse?: 'flat' | 'nested';
+  /** How the client must authenticate at the token endpoint. @default "any" (body or Basic) */
+  clientAuth?: 'any' | 'body' | 'basic';
+  /** Query parameters the token endpoint requires (400 invalid_request otherwise). */
+  requiredTokenParams?: Record<string, string>;
+  /** Answer the next N token requests with 503 (retry tests). @default 0 */
+  failTokenRequests?: number;
   /** Number of orders. @default 137 */
   orders?: number;
   /** Orders per page on /v1/orders. @default 50 */
@@ -27,6 +37,11 @@ export interface SampleApiOptions {
 
 export interface SampleApiStats {
   tokenRequests: number;
+  /** Token requests answered 200. */
+  tokensIssued: number;
+  /** How the last token request authenticated the client, and its query string. */
+  lastClientAuth?: 'body' | 'basic' | 'none';
+  lastTokenQuery?: string;
   invalidGrants: number;
   apiRequests: number;
   unauthorized: number;
@@ -61,18 +76,25 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startSampleApi(options: SampleApiOptions = {}): Promise<SampleApi> {
   const clientId = options.clientId ?? 'demo-client';
   const clientSecret = options.clientSecret ?? 'demo-secret';
-  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const lifetimeMs = options.tokenLifetimeMs ?? (options.tokenLifetimeSeconds ?? 3600) * 1000;
+  const lifetime = lifetimeMs / 1000;
+  let failures = options.failTokenRequests ?? 0;
   const total = options.orders ?? 137;
   const pageSize = options.pageSize ?? 50;
   let refreshToken = options.refreshToken ?? 'demo-refresh-token-0';
   const usedRefreshTokens = new Set<string>();
   const accessTokens = new Map<string, number>(); // token -> expires at (ms)
   for (const t of options.staticTokens ?? ['demo-static-token']) accessTokens.set(t, Infinity);
-  const stats: SampleApiStats = { tokenRequests: 0, invalidGrants: 0, apiRequests: 0, unauthorized: 0 };
+  const stats: SampleApiStats = { tokenRequests: 0, tokensIssued: 0, invalidGrants: 0, apiRequests: 0, unauthorized: 0 };
+  const tokenBody = (accessToken: string, rotated?: string) => {
+    stats.tokensIssued++;
+    if (options.tokenResponse === 'nested') return { data: { token: accessToken, expiresIn: lifetime, ...(rotated ? { refresh: rotated } : {}) } };
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, ...(rotated ? { refresh_token: rotated } : {}) };
+  };
 
   const issue = () => {
     const token = `at-${randomBytes(12).toString('hex')}`;
-    accessTokens.set(token, Date.now() + lifetime * 1000);
+    accessTokens.set(token, Date.now() + lifetimeMs);
     return token;
   };
 
@@ -81,16 +103,26 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method === 'POST' && url.pathname === '/oauth/token') {
         stats.tokenRequests++;
+        stats.lastTokenQuery = url.search;
         const form = new URLSearchParams(await readBody(req));
+        if (failures > 0) {
+          failures--;
+          return json(res, 503, { error: 'temporarily_unavailable' });
+        }
+        for (const [key, value] of Object.entries(options.requiredTokenParams ?? {})) {
+          if (url.searchParams.get(key) !== value) return json(res, 400, { error: 'invalid_request', error_description: `query parameter ${key} missing or wrong` });
+        }
         let id = form.get('client_id');
         let secret = form.get('client_secret');
         const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
-        if (basic) [id, secret] = Buffer.from(basic[1]!, 'base64').toString().split(':', 2) as [string, string];
+        // RFC 6749 2.3.1: Basic credentials are form-encoded before base64.
+        if (basic) [id, secret] = Buffer.from(basic[1]!, 'base64').toString().split(':', 2).map((v) => decodeURIComponent(v.replace(/\+/g, ' '))) as [string, string];
+        stats.lastClientAuth = basic ? 'basic' : id !== null ? 'body' : 'none';
+        const allowed = options.clientAuth ?? 'any';
+        if (allowed !== 'any' && stats.lastClientAuth !== allowed) return json(res, 401, { error: 'invalid_client', error_description: `client authentication must use ${allowed}` });
         if (id !== clientId || secret !== clientSecret) return json(res, 401, { error: 'invalid_client' });
         const grant = form.get('grant_type');
-        if (grant === 'client_credentials') {
-          return json(res, 200, { access_token: issue(), token_type: 'Bearer', expires_in: lifetime });
-        }
+        if (grant === 'client_credentials') return json(res, 200, tokenBody(issue()));
         if (grant !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
         const presented = form.get('refresh_token') ?? '';
         if (presented !== refreshToken || usedRefreshTokens.has(presented)) {
@@ -99,7 +131,7 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
         }
         usedRefreshTokens.add(presented);
         refreshToken = `rt-${randomBytes(12).toString('hex')}`;
-        return json(res, 200, { access_token: issue(), token_type: 'Bearer', expires_in: lifetime, refresh_token: refreshToken });
+        return json(res, 200, tokenBody(issue(), refreshToken));
       }
 
       stats.apiRequests++;

@@ -36,7 +36,7 @@ export class ApiClients {
       const { config, logger } = this.#options;
       const connection = config.connections[connectionName];
       if (!connection) throw new Error(`connection "${connectionName}" is not defined`);
-      const dispatcher = createDispatcher(connection);
+      const dispatcher = createDispatcher(connection, { logger });
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);
       if (this.#options.wrapTransport) transport = this.#options.wrapTransport(transport, connection);

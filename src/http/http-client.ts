@@ -64,7 +64,7 @@ export function toHttpError(error: unknown, request: Pick<HttpRequest, 'method' 
     return new HttpError('E_TIMEOUT', `${method} ${url} timed out after ${timeoutMs} ms ${phase} (connection timeout; raise it with timeout: in connections.yaml)`, { method, url }, { cause: error });
   }
   const message = redactor.redact(error instanceof Error ? error.message : String(error));
-  if (code && /^ERR_TLS|^ERR_SSL|CERT|SSL|TLS/i.test(code)) {
+  if (code && /^ERR_TLS|^ERR_SSL|CERT|SSL|TLS|VERIFY_LEAF_SIGNATURE/i.test(code)) {
     return new HttpError('E_TLS', `${method} ${url} failed: TLS error ${code}: ${message}`, { method, url }, { cause: error });
   }
   const known = code ? NETWORK_CODES[code] : undefined;

@@ -1,0 +1,46 @@
+import type { Dispatcher } from 'undici';
+import type { Config, Connection } from '../config/types.js';
+import type { TokenProviderFactory } from '../http/api-clients.js';
+import { createDispatcher } from '../http/dispatcher.js';
+import type { Logger } from '../logger.js';
+import { createRefreshClient } from './refresh-client.js';
+import { TokenManager } from './token-manager.js';
+import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
+import type { TokenStore } from './token-store.js';
+
+export interface TokenProvidersOptions {
+  config: Config;
+  store: TokenStore;
+  logger: Logger;
+  /** @default Date.now */
+  clock?: () => number;
+  /** @default 60000 */
+  skewMs?: number;
+}
+
+/**
+ * Builds a TokenManager for connections with `refresh` (refresh_token or client_credentials),
+ * a StaticTokenProvider for the rest. The token endpoint shares the connection's dispatcher
+ * (TLS and proxy) unless `refresh.proxy: false`, which gets its own without the proxy.
+ */
+export function createTokenManager(connection: Connection, dispatcher: Dispatcher, options: TokenProvidersOptions): TokenManager {
+  const logger = options.logger.child({ connection: connection.name });
+  const own = connection.refresh?.proxy === false && connection.proxy ? createDispatcher(connection, { proxy: false, logger }) : undefined;
+  const refresher = createRefreshClient({ connection, dispatcher: own ?? dispatcher, redactor: options.config.redactor, logger, ...(options.clock ? { clock: options.clock } : {}) });
+  return new TokenManager({
+    connection,
+    store: options.store,
+    refresher,
+    logger,
+    redactor: options.config.redactor,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
+    ...(own ? { onClose: () => own.close() } : {}),
+  });
+}
+
+/** The `tokens` hook of ApiClients. */
+export function tokenProviders(options: TokenProvidersOptions): TokenProviderFactory {
+  return (connection: Connection, dispatcher: Dispatcher): TokenProvider =>
+    connection.refresh ? createTokenManager(connection, dispatcher, options) : new StaticTokenProvider(connection.accessToken);
+}
