@@ -113,7 +113,7 @@ export function buildProgram(): Command {
       }
       const log = logger(globals, config);
       for (const warning of config.warnings) log.warn(warning);
-      const store = await openTokenStore({ config });
+      const store = await openTokenStore({ config, logger: log });
       const clients = new ApiClients({ config, logger: log, tokens: tokenProviders({ config, store, logger: log }) });
       const progress = new ProgressLine();
       try {
@@ -142,7 +142,7 @@ export function buildProgram(): Command {
         throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
       }
       const log = logger(globals, config);
-      const store = await openTokenStore({ config });
+      const store = await openTokenStore({ config, logger: log });
       try {
         const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
         process.stdout.write(config.redactor.redact(formatTokenReport(report)));

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { readQueueSettings } from '../queue/queue-settings.js';
-import { createWorkerRedis } from '../queue/redis-connection.js';
+import { connectProducerRedis, createWorkerRedis } from '../queue/redis-connection.js';
 import { RedisTokenStore } from './redis-token-store.js';
 import { createSecretBox, parseSecretKey } from './secret-box.js';
 
@@ -12,11 +12,13 @@ const MIN_LOCK_TTL_MS = 45_000;
  * The distributed token store for this process (REDIS_URL set): its own long-lived connection,
  * keys under RESTQ_PREFIX, encrypted with RESTQ_SECRET_KEY when set. The lock outlives the
  * slowest configured token request by half again, and a refresh is aborted at two thirds of
- * the lock's life, so a refresh never outlives its lock.
+ * the lock's life, so a refresh never outlives its lock. Fails fast, with a clear message, when
+ * Redis cannot be reached.
  */
-export function openRedisTokenStore(config: Config, options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger } = {}): RedisTokenStore {
+export async function openRedisTokenStore(config: Config, options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger } = {}): Promise<RedisTokenStore> {
   const env = options.env ?? process.env;
   const settings = readQueueSettings(env);
+  (await connectProducerRedis(settings)).disconnect();
   const key = parseSecretKey(env['RESTQ_SECRET_KEY']);
   const slowest = Math.max(0, ...Object.values(config.connections).map((c) => c.refresh?.timeout ?? 0));
   const lockTtlMs = Math.max(MIN_LOCK_TTL_MS, Math.ceil(slowest * 1.5) + 1_000);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Config } from '../config/types.js';
+import type { Logger } from '../logger.js';
 import { FileTokenStore } from './file-token-store.js';
+import { openRedisTokenStore } from './open-redis-token-store.js';
 import { createSecretBox, parseSecretKey } from './secret-box.js';
 import type { TokenStore } from './token-store.js';
 
@@ -10,6 +12,7 @@ export interface OpenTokenStoreOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Overrides `<config dir>/.restq` (the demo keeps its own). */
   stateDir?: string;
+  logger?: Logger;
 }
 
 /** Where the standalone store keeps token state: `.restq/state.json` beside connections.yaml. */
@@ -25,5 +28,7 @@ export function stateFilePath(configDir: string, stateDir?: string): string {
 export async function openTokenStore(options: OpenTokenStoreOptions): Promise<TokenStore> {
   const env = options.env ?? process.env;
   const key = parseSecretKey(env['RESTQ_SECRET_KEY']);
+  // Distributed mode: one token per connection in Redis, shared by every worker (SPEC 5).
+  if (env['REDIS_URL']?.trim()) return openRedisTokenStore(options.config, { env, logger: options.logger });
   return new FileTokenStore({ file: stateFilePath(options.config.dir, options.stateDir), box: key && createSecretBox(key) });
 }

@@ -35,7 +35,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
   }
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
   const graceMs = readShutdownGraceMs(env);
-  const mode = createModeClients(config, logger);
+  const mode = await createModeClients(config, logger, env);
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
   const entries = scheduler.start();
   for (const e of entries) print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);

@@ -21,7 +21,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
   const { config, settings, logger, concurrency } = options;
   (await connectProducerRedis(settings)).disconnect();
   const redis = createWorkerRedis(settings);
-  const mode = createModeClients(config, logger, { redis, settings });
+  const mode = await createModeClients(config, logger);
   const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency });
   await worker.start();
   logger.info(
