@@ -19,7 +19,10 @@ import type { Config, ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
 import { isRestqError } from './errors/restq-error.js';
 import { ApiClients } from './http/api-clients.js';
+import { httpPolicy } from './http/http-policy.js';
+import { RedisRateLimiters } from './http/redis-rate-limiter.js';
 import { createLogger, type Logger } from './logger.js';
+import { createRedisClient, redisPrefix } from './redis-client.js';
 import { runJob } from './runner.js';
 
 /** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
@@ -114,7 +117,16 @@ export function buildProgram(): Command {
       const log = logger(globals, config);
       for (const warning of config.warnings) log.warn(warning);
       const store = await openTokenStore({ config, logger: log });
-      const clients = new ApiClients({ config, logger: log, tokens: tokenProviders({ config, store, logger: log }) });
+      // With REDIS_URL, `run` spends the same rate budget as the workers.
+      const redisUrl = process.env['REDIS_URL'];
+      const redis = redisUrl && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(redisUrl, { logger: log }) : undefined;
+      const rateLimiters = redis ? new RedisRateLimiters({ redis, prefix: redisPrefix() }) : undefined;
+      const clients = new ApiClients({
+        config,
+        logger: log,
+        tokens: tokenProviders({ config, store, logger: log }),
+        wrapTransport: httpPolicy({ logger: log, redactor: config.redactor, rateLimiters }),
+      });
       const progress = new ProgressLine();
       try {
         const result = await runJob({ config, job: jobName, params: options.param, clients, logger: log, onProgress: (p) => progress.update(p) });
@@ -127,6 +139,7 @@ export function buildProgram(): Command {
       } finally {
         await clients.close();
         await store.close();
+        redis?.disconnect();
       }
     });
 

@@ -142,7 +142,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       for await (const page of fetchGridPages(job, ctx, deps)) {
         const rows = page.rows.map((row) => projector.project(row));
         columns = projector.columns ?? [];
-        progress.pages++;
+        // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
+        if (page.pageDone) progress.pages++;
         progress.rows += rows.length;
         progress.bytes += page.bytes;
         if (rows.length > 0) await deliver(rows);

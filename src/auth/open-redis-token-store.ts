@@ -23,7 +23,7 @@ export async function openRedisTokenStore(config: Config, options: { env?: Reado
   const slowest = Math.max(0, ...Object.values(config.connections).map((c) => c.refresh?.timeout ?? 0));
   const lockTtlMs = Math.max(MIN_LOCK_TTL_MS, Math.ceil(slowest * 1.5) + 1_000);
   return new RedisTokenStore({
-    redis: createWorkerRedis(settings),
+    redis: createWorkerRedis(settings, options.logger),
     ownsConnection: true,
     prefix: settings.prefix,
     secretBox: key && createSecretBox(key),

@@ -20,7 +20,7 @@ export interface WorkerServiceOptions {
 export async function runWorkerService(options: WorkerServiceOptions): Promise<void> {
   const { config, settings, logger, concurrency } = options;
   (await connectProducerRedis(settings)).disconnect();
-  const redis = createWorkerRedis(settings);
+  const redis = createWorkerRedis(settings, logger);
   const mode = await createModeClients(config, logger);
   const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency });
   await worker.start();

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
 import { createTransport, type Transport } from './http-client.js';
+import { httpPolicy } from './http-policy.js';
 
 /** Builds the token provider of a connection (static, file- or Redis-backed refresh). */
 export type TokenProviderFactory = (connection: Connection, dispatcher: Dispatcher) => TokenProvider;
@@ -14,7 +15,10 @@ export interface ApiClientsOptions {
   logger: Logger;
   /** @default a StaticTokenProvider with the connection's accessToken */
   tokens?: TokenProviderFactory;
-  /** Wraps each connection's transport (retries, rate limits). */
+  /**
+   * Wraps each connection's transport (retries, rate limits).
+   * @default httpPolicy with in-process rate limiters; pass httpPolicy({ rateLimiters }) for Redis
+   */
   wrapTransport?: (transport: Transport, connection: Connection) => Transport;
 }
 
@@ -24,6 +28,7 @@ export interface ApiClientsOptions {
  */
 export class ApiClients {
   readonly #options: ApiClientsOptions;
+  #defaultPolicy: ((transport: Transport, connection: Connection) => Transport) | undefined;
   readonly #clients = new Map<string, { client: ApiClient; dispatcher: Dispatcher; tokens: TokenProvider }>();
 
   constructor(options: ApiClientsOptions) {
@@ -39,7 +44,9 @@ export class ApiClients {
       const dispatcher = createDispatcher(connection, { logger });
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);
-      if (this.#options.wrapTransport) transport = this.#options.wrapTransport(transport, connection);
+      // One default policy per ApiClients, so its in-process rate budgets are shared by all runs.
+      const wrap = this.#options.wrapTransport ?? (this.#defaultPolicy ??= httpPolicy({ logger, redactor: config.redactor }));
+      transport = wrap(transport, connection);
       const client = new ApiClient({ connection, transport, tokens, redactor: config.redactor, logger: logger.child({ connection: connectionName }) });
       entry = { client, dispatcher, tokens };
       this.#clients.set(connectionName, entry);

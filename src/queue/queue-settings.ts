@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
+import { redisPrefix } from '../redis-client.js';
 
 /** How finished runs are kept in BullMQ (its KeepJobs): at most `count`, none older than `ageSeconds`. */
 export interface Retention {
@@ -78,7 +79,7 @@ export function readQueueSettings(env: Env = process.env): QueueSettings {
   return {
     redisUrl,
     queue: env['RESTQ_QUEUE']?.trim() || 'restq',
-    prefix: env['RESTQ_PREFIX']?.trim() || 'restq',
+    prefix: redisPrefix(env),
     keepCompleted: retention(env, 'RESTQ_KEEP_COMPLETED', { count: 1000, ageSeconds: 7 * 86_400 }),
     keepFailed: retention(env, 'RESTQ_KEEP_FAILED', { count: 5000, ageSeconds: 30 * 86_400 }),
     backoffMs: duration(env, 'RESTQ_BACKOFF', 10_000),

@@ -1,32 +1,31 @@
 import type { RedisOptions as BullRedisOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
+import type { Logger } from '../logger.js';
+import { createRedisClient } from '../redis-client.js';
 import { safeRedisUrl, type QueueSettings } from './queue-settings.js';
 
 /** @default 5000 */
 const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * Options for long-lived connections (workers, their token store): commands wait through a
+ * BullMQ connection options for workers and queue-event listeners: commands wait through a
  * Redis restart instead of failing (`maxRetriesPerRequest: null`, as BullMQ requires for
- * workers), and reconnects back off up to 5 s.
+ * workers), reconnecting with a capped backoff. BullMQ opens these connections itself.
  */
 export function workerRedisOptions(settings: QueueSettings): BullRedisOptions & { url: string } {
   return {
     url: settings.redisUrl,
+    connectionName: 'restq-worker',
     maxRetriesPerRequest: null,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times: number) => Math.min(250 * times, 5_000),
   };
 }
 
-/** A long-lived client with workerRedisOptions (e.g. for the token store). */
-export function createWorkerRedis(settings: QueueSettings): Redis {
-  const { url, ...options } = workerRedisOptions(settings);
-  const redis = new Redis(url, options);
-  // Connection errors surface as retries; without a listener ioredis prints them itself.
-  redis.on('error', () => undefined);
-  return redis;
+/** A long-lived client that waits through Redis restarts (run records of a worker). */
+export function createWorkerRedis(settings: QueueSettings, logger?: Logger): Redis {
+  return createRedisClient(settings.redisUrl, { mode: 'blocking', name: 'restq-worker', ...(logger ? { logger } : {}) });
 }
 
 function unreachable(settings: QueueSettings, error: unknown): RestqError {
@@ -39,27 +38,28 @@ function unreachable(settings: QueueSettings, error: unknown): RestqError {
 }
 
 /**
- * A connection for producers (enqueue, schedule, status): fails within seconds with a clear
- * message when Redis is down, instead of queueing commands until it comes back.
+ * A connection for producers (enqueue, schedule, status) and start-up checks: fails within
+ * seconds with a clear message when Redis is down, instead of waiting for it to come back.
  */
 export async function connectProducerRedis(settings: QueueSettings, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Redis> {
-  const redis = new Redis(settings.redisUrl, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+  const redis = createRedisClient(settings.redisUrl, { name: 'restq-producer' });
   let lastError: unknown;
   redis.on('error', (error: unknown) => {
     lastError = error;
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
-    await redis.ping();
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } catch (error) {
     redis.disconnect();
     throw unreachable(settings, lastError ?? error);
+  } finally {
+    clearTimeout(timer);
   }
   return redis;
 }

@@ -3,6 +3,7 @@ import { RestqError } from '../errors/restq-error.js';
 import { CsvSink } from './csv-sink.js';
 import type { Sink, SinkContext, SinkFactory } from './sink.js';
 import { StdoutSink } from './stdout-sink.js';
+import { WebhookSink } from './webhook-sink.js';
 
 type Registry = { [K in SinkSpec['type']]?: SinkFactory<Extract<SinkSpec, { type: K }>> };
 
@@ -10,6 +11,7 @@ type Registry = { [K in SinkSpec['type']]?: SinkFactory<Extract<SinkSpec, { type
 export const SINKS: Registry = {
   csv: (spec, ctx) => new CsvSink(spec, ctx),
   stdout: (spec, ctx) => new StdoutSink(spec, ctx),
+  webhook: (spec, ctx) => new WebhookSink(spec, ctx),
 };
 
 export function createSink(spec: SinkSpec, ctx: SinkContext): Sink {

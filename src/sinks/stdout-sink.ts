@@ -4,7 +4,7 @@ import type { Cell } from '../query/row-projector.js';
 import { csvStringifier } from './csv-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
-function toObject(row: readonly Cell[], columns: readonly string[]): Record<string, Cell> {
+export function toObject(row: readonly Cell[], columns: readonly string[]): Record<string, Cell> {
   const out: Record<string, Cell> = {};
   for (let i = 0; i < columns.length; i++) out[columns[i]!] = row[i] ?? null;
   return out;

@@ -1,0 +1,32 @@
+import type { Redactor } from '../config/redactor.js';
+import type { Connection } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import type { Transport } from './http-client.js';
+import { withRateLimit } from './rate-limit.js';
+import { MemoryRateLimiters, type RateLimiters } from './rate-limiter.js';
+import { withRetry, type RetryOptions } from './retry.js';
+
+export interface HttpPolicyOptions {
+  logger: Logger;
+  redactor?: Redactor | undefined;
+  /** Where budgets live: RedisRateLimiters when REDIS_URL is set. @default in-process limiters */
+  rateLimiters?: RateLimiters;
+  /** Injected for tests. */
+  sleep?: RetryOptions['sleep'];
+  random?: RetryOptions['random'];
+}
+
+/**
+ * The `wrapTransport` of ApiClients: the connection's rate budget around each attempt, and its
+ * `retry` settings around that (so a retry waits for the budget like any request).
+ * Compose with other wrappers as `(t, c) => mine(httpPolicy(o)(t, c), c)`.
+ */
+export function httpPolicy(options: HttpPolicyOptions): (transport: Transport, connection: Connection) => Transport {
+  const limiters = options.rateLimiters ?? new MemoryRateLimiters();
+  return (transport, connection) => {
+    const logger = options.logger.child({ connection: connection.name });
+    const limiter = limiters.forConnection(connection);
+    const limited = limiter ? withRateLimit(transport, limiter, { logger, redactor: options.redactor }) : transport;
+    return withRetry(limited, { ...connection.retry, logger, redactor: options.redactor, sleep: options.sleep, random: options.random });
+  };
+}

@@ -1,0 +1,139 @@
+import { JSONParser } from '@streamparser/json';
+import type { Redactor } from '../config/redactor.js';
+import { HttpError } from '../errors/http-error.js';
+import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
+import { safeUrl } from '../http/safe-url.js';
+import { simpleArrayPath } from './jsonpath.js';
+
+/** What a page left besides its rows: the values pagination asked for, and its size. */
+export interface PageTail {
+  rowCount: number;
+  bytes: number;
+  /** By JSONPath expression; absent when the body did not contain it. */
+  values: ReadonlyMap<string, unknown>;
+}
+
+export interface StreamRowsOptions {
+  /** Key path of the row array, from `simpleArrayPath(grid.rows)`. */
+  rowKeys: readonly string[];
+  /** Expressions (e.g. `$.links.next`) whose values must be picked up on the way. */
+  valuePaths: readonly string[];
+  redactor: Redactor;
+  timeoutMs: number;
+}
+
+const EXCERPT_BYTES = 200;
+/** Long strings are gathered in a byte buffer rather than by repeated concatenation. */
+const STRING_BUFFER_BYTES = 64 * 1024;
+
+/** `$.links.next` / `$['meta'].cursor` → ["links", "next"]; undefined for anything else. */
+export function simpleKeyPath(expr: string): string[] | undefined {
+  const match = /^\$((?:\.[A-Za-z_$][\w$-]*|\['[^'.*]+'\])+)$/.exec(expr);
+  if (!match) return undefined;
+  return [...match[1]!.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']+)'\]/g)].map((m) => m[1] ?? m[2]!);
+}
+
+/**
+ * The streaming plan for a `rows` expression and the pagination paths, or undefined when the
+ * body has to be parsed whole (rows or a pagination value is not a plain key path, or a key
+ * contains "." or "*", which the stream parser's selectors cannot express).
+ */
+export function streamPlan(rows: string, valuePaths: readonly string[]): { rowKeys: string[] } | undefined {
+  const rowKeys = simpleArrayPath(rows);
+  if (!rowKeys || rowKeys.some((k) => /[.*]/.test(k))) return undefined;
+  if (valuePaths.some((p) => simpleKeyPath(p) === undefined)) return undefined;
+  return { rowKeys };
+}
+
+function sameKeys(a: readonly (string | number | undefined)[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => String(k) === b[i]);
+}
+
+/**
+ * Parses a JSON body as it arrives and yields the rows each network chunk completed, so a
+ * 1 GB page never sits in memory: each emitted row is dropped from the parser's tree
+ * (`keepStack: false`), and the next network chunk is read only after the sinks took the rows
+ * (the generator is pulled by the runner). Returns the page's row count, size and the values
+ * of `valuePaths` (the next URL or cursor), which may come before or after the rows.
+ */
+export async function* streamRows(
+  response: HttpResponse,
+  request: HttpRequest,
+  options: StreamRowsOptions,
+): AsyncGenerator<{ rows: unknown[]; bytes: number }, PageTail> {
+  const valueKeys = options.valuePaths.map((p) => ({ expr: p, keys: simpleKeyPath(p)! }));
+  const selectors = [
+    `$${options.rowKeys.map((k) => `.${k}`).join('')}.*`,
+    ...valueKeys.map((v) => `$${v.keys.map((k) => `.${k}`).join('')}`),
+  ];
+  const parser = new JSONParser({ paths: selectors, keepStack: false, stringBufferSize: STRING_BUFFER_BYTES });
+  const values = new Map<string, unknown>();
+  let pending: unknown[] = [];
+  let rowCount = 0;
+  const { rowKeys } = options;
+  // A value at depth n has stack.length n (stack[0] stands for the document's parent).
+  const isRow = (stack: readonly { key?: string | number | undefined }[]): boolean => {
+    if (stack.length !== rowKeys.length + 1) return false;
+    for (let i = 0; i < rowKeys.length; i++) if (String(stack[i + 1]!.key) !== rowKeys[i]) return false;
+    return true;
+  };
+  parser.onValue = ({ value, key, stack }) => {
+    if (isRow(stack)) {
+      pending.push(value);
+      rowCount++;
+      return;
+    }
+    const path = [...stack.slice(1).map((s) => s.key), key];
+    const found = valueKeys.find((v) => sameKeys(path, v.keys));
+    if (found && !values.has(found.expr)) values.set(found.expr, value);
+  };
+
+  let bytes = 0;
+  let unreported = 0;
+  let head = '';
+  const fail = (error: unknown): HttpError => {
+    const url = safeUrl(request.url, options.redactor);
+    const type = String(response.headers['content-type'] ?? 'no content-type');
+    const excerpt = options.redactor.redact(head.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_BYTES));
+    return new HttpError(
+      'E_RESPONSE',
+      `${request.method} ${url} answered ${response.status} with a body that is not valid JSON (${type}, ${bytes} bytes read): ${(error as Error).message}${excerpt ? `; it starts with: ${excerpt}` : ''}`,
+      { method: request.method, url, status: response.status, excerpt },
+      { cause: error },
+    );
+  };
+
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      unreported += chunk.length;
+      if (head.length < EXCERPT_BYTES) head += chunk.subarray(0, EXCERPT_BYTES).toString('utf8');
+      try {
+        parser.write(chunk);
+      } catch (error) {
+        throw fail(error);
+      }
+      // Hand the rows on after every network chunk (at most one chunk's worth, ~64 KB of JSON):
+      // rows held across many chunks would outlive young-generation GCs and bloat the heap.
+      if (pending.length > 0) {
+        const rows = pending;
+        pending = [];
+        yield { rows, bytes: unreported };
+        unreported = 0;
+      }
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    throw toHttpError(error, request, options.redactor, options.timeoutMs);
+  } finally {
+    // Stops the download when the consumer gave up (a sink failed, the run was aborted).
+    if (!response.body.readableEnded) response.body.destroy();
+  }
+  try {
+    if (!parser.isEnded) parser.end();
+  } catch (error) {
+    throw fail(error);
+  }
+  if (pending.length > 0 || unreported > 0) yield { rows: pending, bytes: unreported };
+  return { rowCount, bytes, values };
+}

@@ -1,0 +1,37 @@
+/**
+ * A "worker" process for the shared rate budget test: runs job CHILD_JOB CHILD_RUNS times with
+ * CHILD_CONCURRENCY runs at once, through the real ApiClients + httpPolicy + RedisRateLimiters.
+ * Env: CHILD_CONFIG_DIR, REDIS_URL, RESTQ_PREFIX, CHILD_WORKER (sent as params.worker).
+ */
+import { loadConfig } from '../../src/config/load-config.js';
+import { ApiClients } from '../../src/http/api-clients.js';
+import { httpPolicy } from '../../src/http/http-policy.js';
+import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
+import { createLogger } from '../../src/logger.js';
+import { createRedisClient, redisPrefix } from '../../src/redis-client.js';
+import { runJob } from '../../src/runner.js';
+import { Writable } from 'node:stream';
+
+const env = process.env;
+const config = loadConfig({ dir: env['CHILD_CONFIG_DIR']! });
+const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
+const redis = createRedisClient(env['REDIS_URL']!);
+const rateLimiters = new RedisRateLimiters({ redis, prefix: redisPrefix() });
+const clients = new ApiClients({ config, logger, wrapTransport: httpPolicy({ logger, redactor: config.redactor, rateLimiters }) });
+const sink = new Writable({ write: (_c, _e, done) => done() });
+let runs = 0;
+try {
+  const total = Number(env['CHILD_RUNS']);
+  await Promise.all(
+    Array.from({ length: Number(env['CHILD_CONCURRENCY']) }, async () => {
+      while (runs < total) {
+        runs++;
+        await runJob({ config, job: env['CHILD_JOB']!, clients, logger, stdout: sink, params: { worker: env['CHILD_WORKER']! } });
+      }
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ runs })}\n`);
+} finally {
+  await clients.close();
+  redis.disconnect();
+}
