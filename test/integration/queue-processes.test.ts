@@ -68,6 +68,33 @@ describe('restq processes', () => {
     }
   });
 
+  it('start without REDIS_URL runs the schedules standalone, says so, and stops on SIGTERM', async () => {
+    const proj = project(fast, {
+      tick: `connection: demo
+schedule: "* * * * * *"
+scalar: { path: /v1/orders/count, value: $.count }
+output: [{ csv: { path: "out/tick.csv", append: true } }]
+`,
+    });
+    try {
+      const start = restq(['start', '--concurrency', '2'], { REDIS_URL: '' }, proj.dir);
+      await start.waitForStderr(/standalone mode \(REDIS_URL is not set\)/);
+      const csv = path.join(proj.dir, 'out', 'tick.csv');
+      await until(() => {
+        try {
+          return readFileSync(csv, 'utf8').trim().split('\r\n').length >= 3;
+        } catch {
+          return false;
+        }
+      }, 'two standalone runs', 10_000, 100);
+      start.child.kill('SIGTERM');
+      expect(await start.exited).toBe(0);
+      expect(start.stderr()).toContain('scheduled tick: "* * * * * *" (UTC)');
+    } finally {
+      proj.cleanup();
+    }
+  });
+
   it('several replicas running `start` produce exactly one run per tick, and stop on SIGTERM', async () => {
     const proj = project(fast, {
       tick: `connection: demo
