@@ -1,7 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { readQueueSettings } from '../queue/queue-settings.js';
-import { connectProducerRedis, createWorkerRedis } from '../queue/redis-connection.js';
+import { connectProducerRedis } from '../queue/redis-connection.js';
+import { createRedisClient } from '../redis-client.js';
 import { RedisTokenStore } from './redis-token-store.js';
 import { createSecretBox, parseSecretKey } from './secret-box.js';
 
@@ -15,7 +16,10 @@ const MIN_LOCK_TTL_MS = 45_000;
  * the lock's life, so a refresh never outlives its lock. Fails fast, with a clear message, when
  * Redis cannot be reached.
  */
-export async function openRedisTokenStore(config: Config, options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger } = {}): Promise<RedisTokenStore> {
+export async function openRedisTokenStore(
+  config: Config,
+  options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger | undefined; mode?: 'command' | 'blocking' | undefined } = {},
+): Promise<RedisTokenStore> {
   const env = options.env ?? process.env;
   const settings = readQueueSettings(env);
   (await connectProducerRedis(settings)).disconnect();
@@ -23,7 +27,7 @@ export async function openRedisTokenStore(config: Config, options: { env?: Reado
   const slowest = Math.max(0, ...Object.values(config.connections).map((c) => c.refresh?.timeout ?? 0));
   const lockTtlMs = Math.max(MIN_LOCK_TTL_MS, Math.ceil(slowest * 1.5) + 1_000);
   return new RedisTokenStore({
-    redis: createWorkerRedis(settings, options.logger),
+    redis: createRedisClient(settings.redisUrl, { mode: options.mode ?? 'command', name: 'restq-tokens', ...(options.logger ? { logger: options.logger } : {}) }),
     ownsConnection: true,
     prefix: settings.prefix,
     secretBox: key && createSecretBox(key),

@@ -13,6 +13,11 @@ export interface OpenTokenStoreOptions {
   /** Overrides `<config dir>/.restq` (the demo keeps its own). */
   stateDir?: string;
   logger?: Logger;
+  /**
+   * Redis store only: `blocking` waits through a Redis restart (long-running workers); `command`
+   * fails fast (`restq run`, `restq token`). @default "command"
+   */
+  redisMode?: 'command' | 'blocking';
 }
 
 /** Where the standalone store keeps token state: `.restq/state.json` beside connections.yaml. */
@@ -29,6 +34,8 @@ export async function openTokenStore(options: OpenTokenStoreOptions): Promise<To
   const env = options.env ?? process.env;
   const key = parseSecretKey(env['RESTQ_SECRET_KEY']);
   // Distributed mode: one token per connection in Redis, shared by every worker (SPEC 5).
-  if (env['REDIS_URL']?.trim()) return openRedisTokenStore(options.config, { env, logger: options.logger });
+  // Only connections with `refresh` keep token state; without any, Redis is not needed for it.
+  const refreshed = Object.values(options.config.connections).some((c) => c.refresh);
+  if (env['REDIS_URL']?.trim() && refreshed) return openRedisTokenStore(options.config, { env, logger: options.logger, mode: options.redisMode });
   return new FileTokenStore({ file: stateFilePath(options.config.dir, options.stateDir), box: key && createSecretBox(key) });
 }

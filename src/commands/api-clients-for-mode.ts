@@ -22,7 +22,7 @@ export interface ModeClients {
  * in `.restq/state.json`, budgets in memory. Retries per the connection's `retry` either way.
  */
 export async function createModeClients(config: Config, logger: Logger, env: Readonly<Record<string, string | undefined>> = process.env): Promise<ModeClients> {
-  const tokenStore = await openTokenStore({ config, logger, env });
+  const tokenStore = await openTokenStore({ config, logger, env, redisMode: 'blocking' });
   const rateLimited = Object.values(config.connections).some((c) => c.rateLimit);
   // Workers wait through a Redis restart rather than failing runs (blocking client).
   let redis: Redis | undefined;
