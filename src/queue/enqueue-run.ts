@@ -44,11 +44,12 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
       events.on('progress', ({ jobId, data }) => {
         if (jobId === runId && typeof data === 'object' && data !== null) onProgress(data as unknown as RunJobProgress);
       });
-      events.on('completed', ({ jobId }) => {
-        if (jobId === runId) void check();
+      // The events carry the outcome, so a run removed at once (RESTQ_KEEP_COMPLETED=0) still reports.
+      events.on('completed', ({ jobId, returnvalue }) => {
+        if (jobId === runId) resolve({ status: 'completed', result: returnvalue as unknown as RunResult });
       });
       events.on('failed', ({ jobId }) => {
-        if (jobId === runId) void check();
+        if (jobId === runId) void check().catch(reject); // a failed attempt may still be retried
       });
       void events.waitUntilReady().then(check).catch(reject);
     });

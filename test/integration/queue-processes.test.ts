@@ -192,6 +192,19 @@ output: [{ csv: { path: "out/tick.csv", append: true } }]
       // 1. Finish within the grace period.
       const a = restq(['worker'], settings.env, proj.dir);
       await a.waitForStderr(/worker ready/);
+      // The CLI producers against this worker: enqueue --wait and status --json.
+      const enqueue = restq(['enqueue', 'orders', '--wait'], settings.env, proj.dir);
+      expect(await enqueue.exited).toBe(0);
+      const runId = enqueue.stdout().trim();
+      expect(runId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+      expect(enqueue.stderr()).toContain('progress: pages 1 · rows 137');
+      expect(enqueue.stderr()).toContain(`orders ${runId}: 137 rows`);
+      const status = restq(['status', '--json'], settings.env, proj.dir);
+      expect(await status.exited).toBe(0);
+      expect(JSON.parse(status.stdout())).toMatchObject({
+        jobs: [{ name: 'orders', schedule: null, timezone: 'UTC', nextRunAt: null, lastRun: { runId, status: 'completed', rows: 137, error: null } }],
+        queue: { waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0 },
+      });
       const first = await queue.add('orders', { job: 'orders', params: {} });
       await until(async () => (await queue.getJobState(first.id!)) === 'active', 'first run active');
       a.child.kill('SIGTERM');

@@ -97,9 +97,12 @@ output: [{ csv: "out/since.csv" }]
   );
 }
 
-async function withWorker<T>(fn: (ctx: { config: Config; settings: ReturnType<typeof testSettings>; queue: Queue<RunRequest>; dir: string; logs: string[] }) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  fn: (ctx: { config: Config; settings: ReturnType<typeof testSettings>; queue: Queue<RunRequest>; dir: string; logs: string[] }) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
   const proj = project();
-  const settings = testSettings(url);
+  const settings = testSettings(url, env);
   const config = loadConfig({ dir: proj.dir });
   const { logger, lines } = captureLogger('debug');
   const clients = new ApiClients({ config, logger });
@@ -211,5 +214,18 @@ describe('BullMQ worker', () => {
       expect(outcome).toMatchObject({ status: 'failed', error: expect.stringContaining('answered 404') });
       expect(readdirSync(dir)).not.toContain('out.csv');
     });
+  });
+
+  it('keeps only as many finished runs as RESTQ_KEEP_COMPLETED / RESTQ_KEEP_FAILED say, and bounded run records', async () => {
+    await withWorker(
+      async ({ config, settings, queue }) => {
+        for (let i = 0; i < 4; i++) await enqueueCommand({ config, settings, job: 'since', params: {}, onQueued: () => undefined, onProgress: () => undefined });
+        for (let i = 0; i < 3; i++) await enqueueCommand({ config, settings, job: 'missing', params: {}, onQueued: () => undefined, onProgress: () => undefined });
+        expect(await queue.getCompletedCount()).toBe(2);
+        expect(await queue.getFailedCount()).toBe(1);
+        expect(await admin.llen(`${settings.prefix}:${settings.queue}:restq:runs:since`)).toBe(3);
+      },
+      { RESTQ_KEEP_COMPLETED: '2', RESTQ_KEEP_FAILED: '1', RESTQ_RUN_HISTORY: '3' },
+    );
   });
 });
