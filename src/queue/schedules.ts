@@ -1,4 +1,6 @@
-import type { Queue } from 'bullmq';
+import { ErrorCode, type Queue } from 'bullmq';
+import { setTimeout as delay } from 'node:timers/promises';
+import { RestqError } from '../errors/restq-error.js';
 import type { Config } from '../config/types.js';
 import { runJobOptions } from './run-queue.js';
 import type { QueueSettings } from './queue-settings.js';
@@ -30,11 +32,8 @@ export async function syncSchedules(queue: Queue<RunRequest>, config: Config, se
   for (const job of wanted) {
     const pattern = job.schedule!;
     const { attempts, backoff, removeOnComplete, removeOnFail } = runJobOptions(job, settings);
-    await queue.upsertJobScheduler(
-      job.name,
-      { pattern, tz: job.timezone },
-      { name: job.name, data: { job: job.name, params: {} }, opts: { attempts, backoff, removeOnComplete, removeOnFail } },
-    );
+    const template = { name: job.name, data: { job: job.name, params: {} }, opts: { attempts, backoff, removeOnComplete, removeOnFail } };
+    await upsertScheduler(queue, job.name, { pattern, tz: job.timezone }, template);
     const scheduler = await queue.getJobScheduler(job.name);
     upserted.push({ job: job.name, pattern, timezone: job.timezone, next: scheduler?.next });
   }
@@ -46,6 +45,36 @@ export async function syncSchedules(queue: Queue<RunRequest>, config: Config, se
     if (await queue.removeJobScheduler(id)) removed.push(id);
   }
   return { upserted, removed };
+}
+
+/** Tries before giving up on a scheduler whose next run another process keeps creating. */
+const UPSERT_TRIES = 10;
+
+/**
+ * Upserts one scheduler. When another replica (or a worker moving the scheduler on) created
+ * this tick's run first, BullMQ refuses with SchedulerJobIdCollision: that is fine if the stored
+ * scheduler already has our pattern and timezone; otherwise try again shortly.
+ */
+async function upsertScheduler(
+  queue: Queue<RunRequest>,
+  id: string,
+  repeat: { pattern: string; tz: string },
+  template: Parameters<Queue<RunRequest>['upsertJobScheduler']>[2],
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await queue.upsertJobScheduler(id, repeat, template);
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== ErrorCode.SchedulerJobIdCollision) throw error;
+      const stored = await queue.getJobScheduler(id);
+      if (stored?.pattern === repeat.pattern && (stored.tz ?? 'UTC') === repeat.tz) return;
+      if (attempt >= UPSERT_TRIES) {
+        throw new RestqError('E_QUEUE', `cannot update the job scheduler of job "${id}": its next run keeps being created by another process; try \`restq schedule\` again`, { cause: error });
+      }
+      await delay(100 * attempt);
+    }
+  }
 }
 
 export async function listSchedulers(queue: Queue<RunRequest>) {

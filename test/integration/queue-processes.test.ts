@@ -101,7 +101,7 @@ output: [{ csv: { path: "out/tick.csv", append: true } }]
 schedule: "* * * * * *"
 timezone: Europe/Berlin
 scalar: { path: /v1/orders/count, value: $.count }
-output: [{ csv: { path: "out/tick.csv", append: true } }]
+output: [{ csv: "out/{runId}.csv" }]
 `,
     });
     const settings = testSettings(url);
@@ -118,9 +118,8 @@ output: [{ csv: { path: "out/tick.csv", append: true } }]
       expect(new Set(ticks).size).toBe(ticks.length);
       expect(ticks.every((t) => t % 1000 === 0)).toBe(true);
       expect(await queue.getJobSchedulersCount()).toBe(1);
-      // One CSV row per run: no tick ran twice.
-      const rows = readFileSync(path.join(proj.dir, 'out', 'tick.csv'), 'utf8').trim().split('\r\n').length - 1;
-      expect(rows).toBe(runs.length);
+      // One output file per run, named by its run id (= its tick): no tick ran twice.
+      expect(readdirSync(path.join(proj.dir, 'out')).sort()).toEqual(runs.map((r) => `${r.id}.csv`).sort());
     } finally {
       await queue.close();
       await deletePrefix(admin, settings.prefix);

@@ -31,7 +31,7 @@ afterAll(async () => {
 const connections = () => `connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n`;
 const countJob = (schedule?: string, timezone = 'UTC') => `connection: demo
 ${schedule ? `schedule: "${schedule}"\ntimezone: ${timezone}\n` : ''}scalar: { path: /v1/orders/count, value: $.count }
-output: [{ csv: { path: "out/{job}.csv", append: true } }]
+output: [{ csv: "out/{job}-{runId}.csv" }]
 `;
 const silent = createLogger({ level: 'silent' });
 
@@ -87,8 +87,8 @@ describe('job schedulers', () => {
         expect(run.processedOn! - tick).toBeLessThan(1_000);
         expect(run.returnvalue.runId).toBe(run.id);
       }
-      const lines = readFileSync(path.join(proj.dir, 'out', 'tick.csv'), 'utf8').trim().split('\r\n');
-      expect(lines.length).toBeGreaterThanOrEqual(4); // header + one row per run
+      // Each run wrote its own file, named by its run id.
+      for (const run of runs) expect(readFileSync(path.join(proj.dir, 'out', `tick-${run.id}.csv`), 'utf8')).toBe('value\r\n137\r\n');
     } finally {
       await worker.close(1_000);
       await clients.close();
