@@ -24,8 +24,8 @@ afterAll(() => {
 
 describe('refresh storm', () => {
   it(`${WORKERS} workers × ${CONCURRENCY} runs share one token: one refresh per lifetime, rotation never breaks`, async () => {
-    // Single-use rotating refresh tokens, 1 s access tokens, 200 ms per API page.
-    const api = await startSampleApi({ tokenLifetimeSeconds: LIFETIME_MS / 1000, pageDelayMs: 200, staticTokens: [] });
+    // Single-use rotating refresh tokens, 1 s access tokens, 300 ms per API page (7 rounds of 32: the storm outlives 2 tokens).
+    const api = await startSampleApi({ tokenLifetimeSeconds: LIFETIME_MS / 1000, pageDelayMs: 300, staticTokens: [] });
     const proj = createProject(`connections:
   storm:
     baseUrl: ${api.url}
