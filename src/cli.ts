@@ -62,7 +62,7 @@ function logger(options: GlobalOptions, config?: Config): Logger {
   return createLogger({ level: options.logLevel ?? process.env['LOG_LEVEL'] ?? 'info', redactor: config?.redactor });
 }
 
-function collectParam(value: string, previous: Record<string, ParamValue>): Record<string, ParamValue> {
+function collectParam(value: string, previous: Record<string, ParamValue> | undefined): Record<string, ParamValue> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new UsageError(`--param expects key=value, got "${value}"`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
@@ -102,16 +102,17 @@ export function buildProgram(): Command {
     .command('run')
     .description('run one job now, in this process (no Redis needed)')
     .argument('<job>', 'job name (file stem in jobs/ or its name:)')
-    .option('--param <key=value>', 'run-time parameter, repeatable', collectParam, {})
+    .option('--param <key=value>', 'run-time parameter, overrides the job\'s params (repeatable)', collectParam)
     .option('--dry-run', 'print the resolved request (secrets masked) without sending it')
-    .action(async (jobName: string, options: { param: Record<string, ParamValue>; dryRun?: boolean }) => {
+    .action(async (jobName: string, options: { param?: Record<string, ParamValue>; dryRun?: boolean }) => {
+      const params = options.param ?? {};
       const globals = program.opts<GlobalOptions>();
       const config = load(globals);
       if (!config.jobs[jobName]) {
         throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
       }
       if (options.dryRun) {
-        process.stdout.write(`${JSON.stringify(describeDryRun(config, jobName, options.param), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(describeDryRun(config, jobName, params), null, 2)}\n`);
         return;
       }
       const log = logger(globals, config);
@@ -129,9 +130,9 @@ export function buildProgram(): Command {
       });
       const progress = new ProgressLine();
       try {
-        const result = await runJob({ config, job: jobName, params: options.param, clients, logger: log, onProgress: (p) => progress.update(p) });
+        const result = await runJob({ config, job: jobName, params, clients, logger: log, onProgress: (p) => progress.update(p) });
         progress.clear();
-        for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+        // runJob already logged result.warnings (at warn level); printing them again would say it twice.
         process.stderr.write(`${formatSummary(result)}\n`);
       } catch (error) {
         progress.clear();
@@ -243,6 +244,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `restq run job | head` closes the pipe early: that is the reader's choice, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 import { fetchGridPages } from './query/grid.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
-import type { TemplateContext } from './query/template.js';
+import { mergeParams, type TemplateContext } from './query/template.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
@@ -95,7 +95,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
   const ctx: TemplateContext = {
-    params: { ...job.params, ...options.params },
+    params: mergeParams(job.params, options.params),
     now: started.toISOString(),
     date: started.toISOString().slice(0, 10),
     runId,

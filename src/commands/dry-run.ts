@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { fingerprint } from '../config/redactor.js';
 import { buildRequest } from '../query/build-request.js';
-import type { TemplateContext } from '../query/template.js';
+import { mergeParams, type TemplateContext } from '../query/template.js';
 import { newRunId } from '../run-id.js';
 import type { ParamValue } from '../config/types.js';
 
@@ -11,14 +11,14 @@ export function describeDryRun(config: Config, jobName: string, params: Record<s
   const connection = config.connections[job.connection]!;
   const runId = newRunId(now);
   const ctx: TemplateContext = {
-    params: { ...job.params, ...params },
+    params: mergeParams(job.params, params),
     now: now.toISOString(),
     date: now.toISOString().slice(0, 10),
     runId,
     lastSuccessAt: '',
   };
   const request = job.kind === 'grid' ? buildRequest('grid', job.grid, connection, ctx) : buildRequest('scalar', job.scalar, connection, ctx);
-  const headers: Record<string, string> = { ...connection.headers, ...request.headers };
+  const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...request.headers };
   if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = `[secret ${fingerprint(connection.apiKey)}]`;
   const refreshed = connection.refresh !== undefined || connection.grant === 'client_credentials';
   if (connection.accessToken || refreshed) {

@@ -15,9 +15,11 @@ export function formatProgress(p: RunProgress): string {
   return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s · ${formatBytes(p.bytes)} · ${seconds.toFixed(1)}s`;
 }
 
+const count = (n: number, word: string) => `${number.format(n)} ${word}${n === 1 ? '' : 's'}`;
+
 export function formatSummary(result: RunResult): string {
   return (
-    `${result.job} ${result.runId}: ${number.format(result.rows)} rows, ${number.format(result.pages)} pages, ` +
+    `${result.job} ${result.runId}: ${count(result.rows, 'row')}, ${count(result.pages, 'page')}, ` +
     `${formatBytes(result.bytes)}, ${(result.durationMs / 1000).toFixed(2)}s → ${result.outputs.join(', ')}`
   );
 }

@@ -1,19 +1,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { CronExpressionParser } from 'cron-parser';
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
-import { checkJsonPath } from '../query/jsonpath.js';
-import { checkTemplateName, templateNames } from '../query/template.js';
-import { didYouMean } from './did-you-mean.js';
-import { interpolate } from './interpolate.js';
+import { checkConnection } from './check-connection.js';
+import { checkJob } from './check-job.js';
+import { collectSecrets } from './collect-secrets.js';
+import { parseYamlFile } from './parse-yaml-file.js';
+import { asMap } from './raw.js';
 import { Redactor } from './redactor.js';
-import { connectionsFileSchema, jobFileSchema, type JobFileSpec } from './schema.js';
+import { connectionSchema, connectionsFileSchema, JOB_NAME, jobFileSchema, type ConnectionSpec, type JobFileSpec } from './schema.js';
+import { schemaIssues } from './schema-issues.js';
 import type { Config, Connection, Job, SinkSpec } from './types.js';
 import { locate } from './yaml-positions.js';
-import { knownKeysAt } from './known-keys.js';
 
 export interface LoadOptions {
   /** Config directory. @default process.cwd() */
@@ -22,17 +20,10 @@ export interface LoadOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-interface ParsedFile {
-  file: string;
-  doc: Document;
-  lines: LineCounter;
-  data: unknown;
-}
-
-const FLOW_HINT =
-  'inside { … } or [ … ] the characters [ ] { } , must be quoted: write rows: "$.data[*]" and csv: "out/{job}.csv"';
-
-/** Reads connections.yaml and jobs/*.yaml, checks everything, and returns a frozen Config or throws ConfigError with every problem found. */
+/**
+ * Reads connections.yaml and jobs/*.yaml, checks everything, and returns a frozen Config or
+ * throws one ConfigError listing every problem found (as `file:line:col message`).
+ */
 export function loadConfig(options: LoadOptions = {}): Config {
   const dir = path.resolve(options.dir ?? process.cwd());
   const issues: ConfigIssue[] = [];
@@ -49,320 +40,109 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
 
   const redactor = new Redactor();
+  const parseOptions = { env, issues, onSecret: (value: string) => redactor.add(value) };
   const warnings: string[] = [];
   const connections: Record<string, Connection> = {};
-  const connFile = parseYamlFile(dir, 'connections.yaml', env, issues);
+  let connectionNames: Set<string> | undefined;
+  const connFile = parseYamlFile(dir, 'connections.yaml', parseOptions);
   if (connFile) {
-    const result = connectionsFileSchema.safeParse(connFile.data ?? {});
-    if (!result.success) addSchemaIssues(connFile, result.error, connectionsFileSchema, issues);
-    else {
-      for (const [name, spec] of Object.entries(result.data.connections)) {
-        const at = (key?: string, sub: PropertyKey[] = []) => ({
-          file: connFile.file,
-          ...locate(connFile.doc, connFile.lines, ['connections', name, ...sub], key),
-        });
-        const connection: Connection = { ...spec, name, source: connFile.file };
-        if (spec.tls) {
-          connection.tls = {
-            ...spec.tls,
-            ...(spec.tls.ca ? { ca: path.resolve(dir, spec.tls.ca) } : {}),
-            ...(spec.tls.cert ? { cert: path.resolve(dir, spec.tls.cert) } : {}),
-            ...(spec.tls.key ? { key: path.resolve(dir, spec.tls.key) } : {}),
-          };
-          for (const key of ['ca', 'cert', 'key'] as const) {
-            const file = connection.tls[key];
-            if (file && !existsSync(file)) issues.push({ ...at(key, ['tls']), message: `tls.${key}: file not found: ${file}` });
-          }
-          if ((spec.tls.cert === undefined) !== (spec.tls.key === undefined)) {
-            issues.push({ ...at(undefined, ['tls']), message: 'tls.cert and tls.key go together: set both for a client certificate, or neither' });
-          }
-        }
-        checkConnection(connection, at, issues, warnings);
-        for (const secret of [spec.accessToken, spec.apiKey, spec.apiSecret, spec.refresh?.refreshToken, spec.proxy?.password]) {
-          redactor.add(secret);
-        }
-        connections[name] = connection;
-      }
+    collectSecrets(connFile.data, (s) => redactor.add(s));
+    const result = connectionsFileSchema.safeParse(connFile.data ?? {}, { reportInput: true });
+    if (!result.success) issues.push(...schemaIssues(connFile, result.error, connectionsFileSchema));
+    const raw = asMap(asMap(connFile.data)?.['connections']);
+    if (raw) connectionNames = new Set(Object.keys(raw));
+    for (const [name, entry] of Object.entries(raw ?? {})) {
+      const map = asMap(entry);
+      if (!map) continue;
+      const at = (sub: PropertyKey[], key?: string) => ({ file: connFile.file, ...locate(connFile.doc, connFile.lines, ['connections', name, ...sub], key) });
+      checkConnection(name, map, dir, at, issues, warnings);
+      const parsed = connectionSchema.safeParse(map);
+      if (parsed.success) connections[name] = toConnection(name, parsed.data, connFile.file, dir);
     }
   }
 
   const jobs: Record<string, Job> = {};
   const jobSources = new Map<string, string>();
   const jobsDir = path.join(dir, 'jobs');
-  const jobFiles = existsSync(jobsDir)
-    ? readdirSync(jobsDir).filter((f) => /\.ya?ml$/.test(f)).sort()
-    : [];
+  const jobFiles = existsSync(jobsDir) ? readdirSync(jobsDir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
   for (const fileName of jobFiles) {
-    const parsed = parseYamlFile(dir, path.join('jobs', fileName), env, issues);
+    const parsed = parseYamlFile(dir, path.join('jobs', fileName), parseOptions);
     if (!parsed) continue;
-    const result = jobFileSchema.safeParse(parsed.data ?? {});
-    if (!result.success) {
-      addSchemaIssues(parsed, result.error, jobFileSchema, issues);
+    collectSecrets(parsed.data, (s) => redactor.add(s));
+    const raw = asMap(parsed.data);
+    if (!raw) {
+      issues.push({ file: parsed.file, ...locate(parsed.doc, parsed.lines, []), message: 'a job file must be a mapping with connection, grid or scalar, and output' });
       continue;
     }
-    const spec = result.data;
-    const name = spec.name ?? fileName.replace(/\.ya?ml$/, '');
-    const at = (sub: PropertyKey[], key?: string) => ({ file: parsed.file, ...locate(parsed.doc, parsed.lines, sub, key) });
-    const before = jobSources.get(name);
-    if (before) {
-      issues.push({ ...at(spec.name ? ['name'] : []), message: `duplicate job name "${name}": already defined in ${before}; give one of them another name:` });
-      continue;
+    const before = issues.length;
+    const result = jobFileSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) issues.push(...schemaIssues(parsed, result.error, jobFileSchema));
+    const name = typeof raw['name'] === 'string' ? raw['name'] : fileName.replace(/\.ya?ml$/, '');
+    if (raw['name'] === undefined && !JOB_NAME.test(name)) {
+      issues.push({ file: parsed.file, message: `file name "${fileName}" is not a valid job name (letters, digits, ".", "_" and "-"): rename the file or set name:` });
     }
-    jobSources.set(name, parsed.file);
-    const job = checkJob(name, parsed.file, spec, connFile ? connections : undefined, at, issues);
-    if (job) {
-      for (const sink of job.outputs) if (sink.type === 'webhook') redactor.add(sink.secret);
-      jobs[name] = job;
-    }
+    const at = (where: PropertyKey[], key?: string) => ({ file: parsed.file, ...locate(parsed.doc, parsed.lines, where, key) });
+    const earlier = jobSources.get(name);
+    if (earlier) {
+      issues.push({
+        ...at(raw['name'] === undefined ? [] : ['name']),
+        message: `job name "${name}" is already used by ${earlier}: job names must be unique; set name: to another value in one of the files`,
+      });
+    } else jobSources.set(name, parsed.file);
+    checkJob(raw, { name, connections: connFile ? connectionNames : undefined, at, issues });
+    if (result.success && issues.length === before) jobs[name] = toJob(name, parsed.file, result.data);
   }
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) {
+    throw new ConfigError(sortIssues(issues).map((issue) => ({ ...issue, message: redactor.redact(issue.message) })));
+  }
   return deepFreeze({ dir, connections, jobs, redactor, warnings });
 }
 
-function withDotEnv(
-  dir: string,
-  env: Readonly<Record<string, string | undefined>>,
-  issues: ConfigIssue[],
-): Record<string, string | undefined> {
+function withDotEnv(dir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): Record<string, string | undefined> {
   const file = path.join(dir, '.env');
   if (!existsSync(file)) return { ...env };
   try {
     // The real environment wins over .env, as with dotenv and docker compose.
     return { ...parseEnv(readFileSync(file, 'utf8')), ...env };
   } catch (error) {
-    issues.push({ file, message: `cannot read .env: ${(error as Error).message}` });
+    issues.push({ file: '.env', message: `cannot read .env: ${(error as Error).message}` });
     return { ...env };
   }
 }
 
-function parseYamlFile(
-  dir: string,
-  relative: string,
-  env: Readonly<Record<string, string | undefined>>,
-  issues: ConfigIssue[],
-): ParsedFile | undefined {
-  const file = relative;
-  const source = readFileSync(path.join(dir, relative), 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    // Later YAML errors are usually echoes of the first one.
-    const first = doc.errors[0]!;
-    const pos = first.linePos?.[0];
-    const lineText = pos ? (source.split('\n')[pos.line - 1] ?? '') : '';
-    const hint = /[{[]/.test(lineText) && /[{}[\],]/.test(lineText) ? `; ${FLOW_HINT}` : '';
-    const message = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    issues.push({ file, line: pos?.line, col: pos?.col, message: `YAML syntax error: ${message}${hint}` });
-    return undefined;
-  }
-  let ok = true;
-  visit(doc, {
-    Scalar(key, node) {
-      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      const { value, missing } = interpolate(node.value, env);
-      for (const name of missing) {
-        const pos = node.range ? lines.linePos(node.range[0]) : undefined;
-        issues.push({
-          file,
-          line: pos?.line,
-          col: pos?.col,
-          message: `environment variable ${name} is not set: export it, add it to .env beside connections.yaml, or write \${${name}:-default}`,
-        });
-        ok = false;
-      }
-      node.value = value;
-    },
-  });
-  return ok ? { file, doc, lines, data: doc.toJS({ maxAliasCount: 100 }) as unknown } : undefined;
+/** Header names are case-insensitive: lower-case them once so job headers override connection headers. */
+function lowerKeys(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-function describePath(pathParts: readonly PropertyKey[]): string {
-  return pathParts
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+function toConnection(name: string, spec: ConnectionSpec, source: string, dir: string): Connection {
+  const connection: Connection = { ...spec, name, source, headers: lowerKeys(spec.headers) };
+  if (spec.apiKeyHeader) connection.apiKeyHeader = spec.apiKeyHeader.toLowerCase();
+  if (spec.tls) {
+    connection.tls = {
+      ...spec.tls,
+      ...(spec.tls.ca ? { ca: path.resolve(dir, spec.tls.ca) } : {}),
+      ...(spec.tls.cert ? { cert: path.resolve(dir, spec.tls.cert) } : {}),
+      ...(spec.tls.key ? { key: path.resolve(dir, spec.tls.key) } : {}),
+    };
+  }
+  return connection;
 }
 
-function addSchemaIssues(parsed: ParsedFile, error: z.ZodError, schema: z.ZodType, issues: ConfigIssue[]): void {
-  for (const issue of error.issues) {
-    const where = describePath(issue.path);
-    if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(schema, issue.path);
-      for (const key of issue.keys) {
-        const hint = didYouMean(key, known);
-        const pos = locate(parsed.doc, parsed.lines, issue.path, key);
-        issues.push({
-          file: parsed.file,
-          ...pos,
-          message: `unknown key "${key}"${where ? ` in ${where}` : ''}${hint ? `: did you mean "${hint}"?` : known.length ? `: expected one of ${known.join(', ')}` : ''}`,
-        });
-      }
-      continue;
-    }
-    const pos = locate(parsed.doc, parsed.lines, issue.path);
-    const received = (issue as { input?: unknown }).input;
-    let message = issue.message;
-    if (issue.code === 'invalid_type' && received === undefined) message = 'is required';
-    else if (issue.code === 'invalid_value' && 'values' in issue) {
-      message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${received === undefined ? '' : `, got ${JSON.stringify(received)}`}`;
-    } else if (issue.code === 'invalid_type') {
-      message = `must be ${issue.expected === 'record' || issue.expected === 'object' ? 'a mapping (key: value)' : `a ${issue.expected}`}, got ${describeValue(received)}`;
-    } else if (issue.code === 'invalid_union') message = `has an invalid value ${describeValue(received)}`;
-    issues.push({ file: parsed.file, ...pos, message: `${where || '(file)'} ${message}` });
-  }
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function checkConnection(
-  connection: Connection,
-  at: (key?: string, sub?: PropertyKey[]) => Omit<ConfigIssue, 'message'>,
-  issues: ConfigIssue[],
-  warnings: string[],
-): void {
-  const name = connection.name;
-  if (connection.securityProtocol === 'SSL3') {
-    issues.push({
-      ...at('securityProtocol'),
-      message: `connection "${name}": securityProtocol SSL3 cannot be used: SSL 3.0 is broken (POODLE) and Node's TLS cannot speak it; use Default, or TLS1.2 to pin a version`,
-    });
-  }
-  if (connection.securityProtocol === 'TLS1.0' || connection.securityProtocol === 'TLS1.1') {
-    warnings.push(`connection "${name}" pins ${connection.securityProtocol}, a deprecated protocol: the OpenSSL security level is lowered for this connection only`);
-  }
-  for (const key of ['accessTokenPath', 'expiresInPath', 'refreshTokenPath'] as const) {
-    const expr = connection.refresh?.[key];
-    const problem = expr === undefined ? undefined : checkJsonPath(expr);
-    if (problem) issues.push({ ...at(key, ['refresh']), message: `refresh.${key} "${expr}" is not a valid JSONPath: ${problem}` });
-  }
-  if (connection.grant === 'client_credentials') {
-    if (!connection.refresh) issues.push({ ...at('grant'), message: `connection "${name}": grant client_credentials needs refresh.endpoint (the token URL)` });
-    if (!connection.apiKey || !connection.apiSecret) {
-      issues.push({ ...at('grant'), message: `connection "${name}": grant client_credentials needs apiKey (client id) and apiSecret (client secret)` });
-    }
-  } else if (connection.refresh && !connection.refresh.refreshToken && !connection.accessToken) {
-    issues.push({
-      ...at(undefined, ['refresh']),
-      message: `connection "${name}": refresh needs refresh.refreshToken (or set grant: client_credentials)`,
-    });
-  }
-  if (connection.proxy?.domain && (!connection.proxy.username || connection.proxy.password === undefined)) {
-    issues.push({ ...at('domain', ['proxy']), message: `connection "${name}": NTLM proxy auth (proxy.domain) needs proxy.username and proxy.password` });
-  }
-  if (connection.proxy && (connection.proxy.username === undefined) !== (connection.proxy.password === undefined)) {
-    issues.push({ ...at(undefined, ['proxy']), message: `connection "${name}": proxy.username and proxy.password go together` });
-  }
-  if (connection.apiKeyHeader && !connection.apiKey) {
-    issues.push({ ...at('apiKeyHeader'), message: `connection "${name}": apiKeyHeader is set but apiKey is not` });
-  }
-  if (!/^https?:$/.test(new URL(connection.baseUrl).protocol)) {
-    issues.push({ ...at('baseUrl'), message: `connection "${name}": baseUrl must use http or https` });
-  }
-}
-
-function checkJob(
-  name: string,
-  file: string,
-  spec: JobFileSpec,
-  connections: Readonly<Record<string, Connection>> | undefined,
-  at: (sub: PropertyKey[], key?: string) => Omit<ConfigIssue, 'message'>,
-  issues: ConfigIssue[],
-): Job | undefined {
-  const before = issues.length;
-  if (connections && !Object.hasOwn(connections, spec.connection)) {
-    const hint = didYouMean(spec.connection, Object.keys(connections));
-    issues.push({
-      ...at(['connection']),
-      message: `job "${name}": connection "${spec.connection}" is not defined in connections.yaml${hint ? `: did you mean "${hint}"?` : `; defined: ${Object.keys(connections).join(', ') || '(none)'}`}`,
-    });
-  }
-  if (spec.grid && spec.scalar) issues.push({ ...at(['scalar']), message: `job "${name}": has both grid and scalar; keep exactly one` });
-  if (!spec.grid && !spec.scalar) issues.push({ ...at([]), message: `job "${name}": needs a grid or a scalar query (exactly one)` });
-
-  let timezoneOk = true;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: spec.timezone });
-  } catch {
-    timezoneOk = false;
-    issues.push({ ...at(['timezone']), message: `job "${name}": unknown timezone "${spec.timezone}": use an IANA name such as UTC or Europe/Berlin` });
-  }
-  if (spec.schedule !== undefined) {
-    const fields = spec.schedule.trim().split(/\s+/).length;
-    try {
-      if (fields !== 5 && fields !== 6) throw new Error(`has ${fields} fields`);
-      CronExpressionParser.parse(spec.schedule, timezoneOk ? { tz: spec.timezone } : {});
-    } catch (error) {
-      issues.push({
-        ...at(['schedule']),
-        message: `job "${name}": invalid cron schedule "${spec.schedule}" (${(error as Error).message}): use 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "*/15 * * * *"`,
-      });
-    }
-  }
-
-  const query = spec.grid ?? spec.scalar;
-  const section = spec.grid ? 'grid' : 'scalar';
-  const paths: [PropertyKey[], string][] = [];
-  if (spec.grid) {
-    paths.push([['grid', 'rows'], spec.grid.rows]);
-    for (const [column, expr] of Object.entries(spec.grid.columns ?? {})) paths.push([['grid', 'columns', column], expr]);
-    const paginate = spec.grid.paginate;
-    if (paginate) {
-      if (paginate.nextUrl) paths.push([['grid', 'paginate', 'nextUrl'], paginate.nextUrl]);
-      if (paginate.cursor) paths.push([['grid', 'paginate', 'cursor', 'path'], paginate.cursor.path]);
-      const strategies = (['nextUrl', 'cursor', 'offset', 'page', 'linkHeader'] as const).filter((k) => paginate[k] !== undefined && paginate[k] !== false);
-      if (strategies.length !== 1) {
-        issues.push({
-          ...at(['grid', 'paginate']),
-          message: `job "${name}": paginate needs exactly one of nextUrl, cursor, offset, page, linkHeader${strategies.length ? ` (found ${strategies.join(', ')})` : ''}`,
-        });
-      }
-    }
-  }
-  if (spec.scalar) paths.push([['scalar', 'value'], spec.scalar.value]);
-  for (const [where, expr] of paths) {
-    const problem = checkJsonPath(expr);
-    if (problem) issues.push({ ...at(where), message: `job "${name}": ${describePath(where)} "${expr}" is not a valid JSONPath: ${problem}` });
-  }
-  if (query) {
-    const templated: [PropertyKey[], string][] = [[[section, 'path'], query.path]];
-    for (const [k, v] of Object.entries(query.query)) if (typeof v === 'string') templated.push([[section, 'query', k], v]);
-    for (const [k, v] of Object.entries(query.headers)) templated.push([[section, 'headers', k], v]);
-    if (query.body !== null) templated.push([[section, 'body'], JSON.stringify(query.body)]);
-    for (const [where, text] of templated) {
-      for (const templateName of templateNames(text)) {
-        const problem = checkTemplateName(templateName);
-        if (problem) issues.push({ ...at(where), message: `job "${name}": ${describePath(where)}: ${problem}` });
-      }
-    }
-  }
-
-  const outputs: SinkSpec[] = [];
-  spec.output.forEach((entry, index) => {
-    const keys = (['csv', 'webhook', 'stdout'] as const).filter((k) => entry[k] !== undefined);
-    if (keys.length !== 1) {
-      issues.push({
-        ...at(['output', index]),
-        message: `job "${name}": output[${index}] needs exactly one of csv, webhook, stdout${keys.length ? ` (found ${keys.join(', ')}); make each its own list item` : ''}`,
-      });
-      return;
-    }
+function toSinks(spec: JobFileSpec): SinkSpec[] {
+  return spec.output.map((entry): SinkSpec => {
     if (entry.csv !== undefined) {
-      const csv = typeof entry.csv === 'string' ? { path: entry.csv, delimiter: ',', header: true, bom: false, append: false } : entry.csv;
-      const unknown = [...csv.path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!).filter((n) => !['job', 'date', 'time', 'runId'].includes(n));
-      if (unknown.length) {
-        issues.push({ ...at(['output', index, 'csv']), message: `job "${name}": csv path "${csv.path}" uses unknown placeholder {${unknown[0]}}: use {job}, {date}, {time} or {runId}` });
-      }
-      outputs.push({ type: 'csv', ...csv });
-    } else if (entry.webhook !== undefined) outputs.push({ type: 'webhook', ...entry.webhook });
-    else if (entry.stdout !== undefined) outputs.push({ type: 'stdout', format: entry.stdout.format });
+      return typeof entry.csv === 'string'
+        ? { type: 'csv', path: entry.csv, delimiter: ',', header: true, bom: false, append: false }
+        : { type: 'csv', ...entry.csv };
+    }
+    if (entry.webhook !== undefined) return { type: 'webhook', ...entry.webhook, headers: lowerKeys(entry.webhook.headers) };
+    return { type: 'stdout', format: entry.stdout?.format ?? 'ndjson' };
   });
+}
 
-  if (issues.length > before || !query) return undefined;
+function toJob(name: string, file: string, spec: JobFileSpec): Job {
   const base = {
     name,
     file,
@@ -371,11 +151,21 @@ function checkJob(
     schedule: spec.schedule,
     timezone: spec.timezone,
     params: spec.params,
-    outputs,
+    outputs: toSinks(spec),
     attempts: spec.attempts,
     timeout: spec.timeout,
   };
-  return spec.grid ? { ...base, kind: 'grid', grid: spec.grid } : { ...base, kind: 'scalar', scalar: spec.scalar! };
+  if (spec.grid) return { ...base, kind: 'grid', grid: { ...spec.grid, headers: lowerKeys(spec.grid.headers) } };
+  return { ...base, kind: 'scalar', scalar: { ...spec.scalar!, headers: lowerKeys(spec.scalar!.headers) } };
+}
+
+/** connections.yaml first, then job files in name order; by position within a file. */
+function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const rank = (file: string) => (file === '.env' ? 0 : file === 'connections.yaml' ? 1 : 2);
+  const unique = new Map(issues.map((i) => [`${i.file}:${i.line}:${i.col} ${i.message}`, i]));
+  return [...unique.values()].sort(
+    (a, b) => rank(a.file) - rank(b.file) || a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0),
+  );
 }
 
 function deepFreeze<T>(value: T): T {
@@ -385,3 +175,4 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+

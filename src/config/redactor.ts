@@ -15,7 +15,7 @@ export class Redactor {
   add(value: string | undefined | null): void {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return;
     this.#secrets.add(value);
-    // Secrets also travel URL-encoded (form bodies, query strings) and base64-encoded (Basic auth).
+    // Secrets also travel URL-encoded (form bodies, query strings).
     const encoded = encodeURIComponent(value);
     if (encoded !== value) this.#secrets.add(encoded);
   }

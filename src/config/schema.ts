@@ -182,8 +182,11 @@ export const outputSchema = z.strictObject({
   stdout: stdoutSinkSchema.optional(),
 });
 
+/** Job names travel in shell commands, file paths and queue job names. */
+export const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 export const jobFileSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'job names use letters, digits, ".", "_" and "-"').optional(),
+  name: z.string().regex(JOB_NAME, 'job names use letters, digits, ".", "_" and "-"').optional(),
   description: z.string().optional(),
   connection: z.string().min(1),
   schedule: z.string().optional(),

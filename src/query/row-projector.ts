@@ -73,8 +73,13 @@ export class RowProjector {
       this.#columnSet = new Set(this.#columns);
     }
     const cells = this.#columns.map((c) => flat[c] ?? null);
-    for (const key in flat) if (!this.#columnSet.has(key)) this.#newKeys.add(key);
+    for (const key in flat) if (!this.#columnSet.has(key) && !this.#isNullParent(key, flat[key])) this.#newKeys.add(key);
     return cells;
+  }
+
+  /** `customer: null` where other rows had `customer.name`: an absent object, not a new column. */
+  #isNullParent(key: string, value: Cell | undefined): boolean {
+    return value === null && this.#columns!.some((c) => c.startsWith(`${key}.`));
   }
 
   warnings(): string[] {

@@ -2,8 +2,8 @@ import { JSONParser } from '@streamparser/json';
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
 import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
-import { safeUrl } from '../http/safe-url.js';
 import { simpleArrayPath } from './jsonpath.js';
+import { notJsonError } from './read-json.js';
 
 /** What a page left besides its rows: the values pagination asked for, and its size. */
 export interface PageTail {
@@ -91,17 +91,7 @@ export async function* streamRows(
   let bytes = 0;
   let unreported = 0;
   let head = '';
-  const fail = (error: unknown): HttpError => {
-    const url = safeUrl(request.url, options.redactor);
-    const type = String(response.headers['content-type'] ?? 'no content-type');
-    const excerpt = options.redactor.redact(head.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_BYTES));
-    return new HttpError(
-      'E_RESPONSE',
-      `${request.method} ${url} answered ${response.status} with a body that is not valid JSON (${type}, ${bytes} bytes read): ${(error as Error).message}${excerpt ? `; it starts with: ${excerpt}` : ''}`,
-      { method: request.method, url, status: response.status, excerpt },
-      { cause: error },
-    );
-  };
+  const fail = (error: unknown): HttpError => notJsonError({ request, response, redactor: options.redactor, bytes, head, cause: error });
 
   try {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {

@@ -48,12 +48,40 @@ export function renderTemplate(text: string, ctx: TemplateContext, where: string
   return text.replace(PATTERN, (_, name: string) => lookup(name, ctx, where));
 }
 
-/** Renders every string inside a JSON value (a request body). */
+const WHOLE = /^\{\{\s*params\.([^{}.\s]+)\s*\}\}$/;
+
+/**
+ * Renders every string inside a JSON value (a request body). A string that is exactly one
+ * `{{params.NAME}}` takes the parameter's own type, so `limit: "{{params.limit}}"` sends 100,
+ * not "100", when the param is a number (and null stays null).
+ */
 export function renderDeep(value: unknown, ctx: TemplateContext, where: string): unknown {
-  if (typeof value === 'string') return renderTemplate(value, ctx, where);
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole && Object.hasOwn(ctx.params, whole[1]!) && typeof ctx.params[whole[1]!] !== 'string') return ctx.params[whole[1]!];
+    return renderTemplate(value, ctx, where);
+  }
   if (Array.isArray(value)) return value.map((v, i) => renderDeep(v, ctx, `${where}[${i}]`));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx, `${where}.${k}`)]));
   }
   return value;
+}
+
+/**
+ * The job's `params` overridden by run-time values. A `--param` arrives as text: where the
+ * job's default is a number or boolean and the text reads as one, it keeps that type.
+ */
+export function mergeParams(
+  defaults: Readonly<Record<string, ParamValue>>,
+  overrides: Readonly<Record<string, ParamValue>> = {},
+): Record<string, ParamValue> {
+  const merged: Record<string, ParamValue> = { ...defaults };
+  for (const [key, value] of Object.entries(overrides)) {
+    const fallback = defaults[key];
+    if (typeof value === 'string' && typeof fallback === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) merged[key] = Number(value);
+    else if (typeof value === 'string' && typeof fallback === 'boolean' && (value === 'true' || value === 'false')) merged[key] = value === 'true';
+    else merged[key] = value;
+  }
+  return merged;
 }

@@ -17,6 +17,9 @@ export function csvStringifier(options: { delimiter: string; bom: boolean }): St
     bom: options.bom,
     eof: true,
     record_delimiter: 'windows',
+    // A bare LF or CR is a line break to most readers, not only CRLF: quote it. Leading and
+    // trailing spaces are data: quoted, so readers that trim unquoted fields keep them.
+    quoted_match: /[\r\n]|^\s|\s$/,
     cast: { boolean: (value) => String(value) },
   });
 }

@@ -38,7 +38,7 @@ describe('streamRows', () => {
   it('reports an absent value as absent (so pagination stops) and an HTML body as E_RESPONSE with an excerpt', async () => {
     const { tail } = await collect(['{"data":[]}'], ['data'], ['$.links.next']);
     expect(tail.values.has('$.links.next')).toBe(false);
-    await expect(collect(['<html><body>Gateway error</body></html>'], ['data'])).rejects.toMatchObject({ code: 'E_RESPONSE', message: expect.stringMatching(/not valid JSON.*<html><body>Gateway error/) });
+    await expect(collect(['<html><body>Gateway error</body></html>'], ['data'])).rejects.toMatchObject({ code: 'E_RESPONSE', message: expect.stringMatching(/not JSON .*: <html><body>Gateway error<\/body><\/html>$/) });
     await expect(collect(['{"data":[{"a":1}'], ['data'])).rejects.toMatchObject({ code: 'E_RESPONSE' });
   });
 });

@@ -1,0 +1,126 @@
+import { CronExpressionParser } from 'cron-parser';
+import type { ConfigIssue } from '../errors/config-error.js';
+import { checkJsonPath } from '../query/jsonpath.js';
+import { checkTemplateName, templateNames } from '../query/template.js';
+import { didYouMean } from './did-you-mean.js';
+import { asMap, asString, type RawMap } from './raw.js';
+import { describePath } from './schema-issues.js';
+
+export const OUTPUT_PLACEHOLDERS = ['job', 'date', 'time', 'runId'] as const;
+
+export interface JobCheckContext {
+  name: string;
+  /** Names in connections.yaml; undefined when it could not be read (then nothing is compared). */
+  connections: ReadonlySet<string> | undefined;
+  at: (where: PropertyKey[], key?: string) => Omit<ConfigIssue, 'message'>;
+  issues: ConfigIssue[];
+}
+
+/** A cron expression with 5 fields, or 6 with seconds first; undefined when valid. */
+export function checkCron(schedule: string, timezone: string | undefined): string | undefined {
+  const fields = schedule.trim().split(/\s+/).length;
+  try {
+    if (fields !== 5 && fields !== 6) throw new Error(`${fields} fields`);
+    CronExpressionParser.parse(schedule, timezone ? { tz: timezone } : {});
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export function isTimezone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Rules the schema cannot express, read from the raw job so they are reported even when
+ * another key of the file has the wrong type: every problem at once.
+ */
+export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
+  const { name, at } = ctx;
+  const add = (where: Omit<ConfigIssue, 'message'>, message: string) => ctx.issues.push({ ...where, message: `job "${name}": ${message}` });
+
+  const connection = asString(raw['connection']);
+  if (connection && ctx.connections && !ctx.connections.has(connection)) {
+    const known = [...ctx.connections];
+    const hint = didYouMean(connection, known);
+    add(
+      at(['connection']),
+      `connection "${connection}" is not defined in connections.yaml${hint ? `: did you mean "${hint}"?` : `; defined: ${known.join(', ') || '(none)'}`}`,
+    );
+  }
+
+  const grid = asMap(raw['grid']);
+  const scalar = asMap(raw['scalar']);
+  if (raw['grid'] !== undefined && raw['scalar'] !== undefined) add(at(['scalar']), 'has both grid and scalar: keep exactly one (grid for rows, scalar for one value)');
+  if (raw['grid'] === undefined && raw['scalar'] === undefined) add(at([]), 'needs a query: add grid (rows) or scalar (one value), exactly one');
+
+  const timezone = asString(raw['timezone']);
+  const timezoneOk = timezone === undefined || isTimezone(timezone);
+  if (!timezoneOk) add(at(['timezone']), `unknown timezone "${timezone}": use an IANA name such as UTC or Europe/Berlin`);
+  const schedule = asString(raw['schedule']);
+  const cronProblem = schedule === undefined ? undefined : checkCron(schedule, timezoneOk ? timezone : undefined);
+  if (cronProblem) {
+    add(
+      at(['schedule']),
+      `invalid cron schedule "${schedule}" (${cronProblem}): use 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "*/15 * * * *"`,
+    );
+  }
+
+  const paths: [PropertyKey[], unknown][] = [];
+  if (grid) {
+    paths.push([['grid', 'rows'], grid['rows']]);
+    for (const [column, expr] of Object.entries(asMap(grid['columns']) ?? {})) paths.push([['grid', 'columns', column], expr]);
+    const paginate = asMap(grid['paginate']);
+    if (paginate) {
+      paths.push([['grid', 'paginate', 'nextUrl'], paginate['nextUrl']]);
+      paths.push([['grid', 'paginate', 'cursor', 'path'], asMap(paginate['cursor'])?.['path']]);
+      const strategies = ['nextUrl', 'cursor', 'offset', 'page', 'linkHeader'].filter((k) => paginate[k] !== undefined && paginate[k] !== false);
+      if (strategies.length !== 1) {
+        add(at(['grid', 'paginate']), `paginate needs exactly one of nextUrl, cursor, offset, page, linkHeader${strategies.length ? ` (found ${strategies.join(', ')})` : ''}`);
+      }
+    }
+  }
+  if (scalar) paths.push([['scalar', 'value'], scalar['value']]);
+  for (const [where, expr] of paths) {
+    const problem = typeof expr === 'string' && expr !== '' ? checkJsonPath(expr) : undefined;
+    if (problem) add(at(where), `${describePath(where)} "${expr as string}" is not a valid JSONPath: ${problem}`);
+  }
+
+  for (const [section, query] of [['grid', grid], ['scalar', scalar]] as const) {
+    if (!query) continue;
+    const templated: [PropertyKey[], string][] = [];
+    if (typeof query['path'] === 'string') templated.push([[section, 'path'], query['path']]);
+    for (const key of ['query', 'headers'] as const) {
+      for (const [k, v] of Object.entries(asMap(query[key]) ?? {})) if (typeof v === 'string') templated.push([[section, key, k], v]);
+    }
+    if (query['body'] !== undefined && query['body'] !== null) templated.push([[section, 'body'], JSON.stringify(query['body'])]);
+    for (const [where, text] of templated) {
+      for (const templateName of templateNames(text)) {
+        const problem = checkTemplateName(templateName);
+        if (problem) add(at(where), `${describePath(where)}: ${problem}`);
+      }
+    }
+  }
+
+  const output = raw['output'];
+  if (Array.isArray(output)) {
+    output.forEach((entry: unknown, index) => {
+      const item = asMap(entry);
+      if (!item) return;
+      const keys = ['csv', 'webhook', 'stdout'].filter((k) => k in item);
+      if (keys.length > 1) add(at(['output', index]), `output[${index}] has ${keys.join(' and ')}: make each sink its own list item (- csv: …, - stdout: …)`);
+      if (keys.length === 0 && Object.keys(item).length === 0) add(at(['output', index]), `output[${index}] is empty: use csv, webhook or stdout`);
+      const csv = typeof item['csv'] === 'string' ? item['csv'] : asString(asMap(item['csv'])?.['path']);
+      const unknown = [...(csv ?? '').matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!).filter((n) => !(OUTPUT_PLACEHOLDERS as readonly string[]).includes(n));
+      if (unknown.length > 0) {
+        add(at(['output', index, 'csv']), `csv path "${csv}" uses unknown placeholder {${unknown[0]}}: use ${OUTPUT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+      }
+    });
+  }
+}

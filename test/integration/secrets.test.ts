@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+// Distinctive values: any occurrence in any output is a leak.
+const SECRETS = {
+  ACCESS_TOKEN: 'AT-leak-canary-7f3a9c',
+  API_KEY: 'AK-leak-canary-51be02',
+  API_SECRET: 'AS-leak-canary-c0ffee',
+  REFRESH_TOKEN: 'RT-leak-canary-88d1e4',
+  PROXY_PASSWORD: 'PP-leak-canary-a4b4c4',
+  HOOK_SECRET: 'HS-leak-canary-9e9e9e',
+  QUERY_TOKEN: 'QT-leak-canary-3d3d3d',
+};
+
+let server: TestServer;
+let project: ConfigDir;
+let invalid: ConfigDir;
+
+beforeAll(async () => {
+  server = await startServer({
+    '/v1/items': (req, res) => {
+      const ok = req.headers['authorization'] === `Bearer ${SECRETS.ACCESS_TOKEN}` && req.headers['x-api-key'] === SECRETS.API_KEY;
+      json(res, ok ? { data: [{ id: 1, name: 'visible row' }] } : { error: 'unauthorized' }, ok ? 200 : 403);
+    },
+    // An API that echoes credentials into its error body, as some do.
+    '/v1/fail': (req, res) => json(res, { error: 'boom', authorization: req.headers['authorization'], key: req.headers['x-api-key'], url: req.url.href }, 500),
+  });
+  const connection = [
+    'connections:',
+    '  api:',
+    `    baseUrl: ${server.url}/v1`,
+    '    accessToken: ${ACCESS_TOKEN}',
+    '    apiKey: ${API_KEY}',
+    '    apiKeyHeader: X-API-Key',
+    '    apiSecret: ${API_SECRET}',
+    '    retry: { attempts: 1 }',
+  ];
+  project = tempConfigDir({
+    'connections.yaml': lines(...connection),
+    '.env': lines(...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`)),
+    'jobs/items.yaml': lines('connection: api', 'grid:', '  path: /items', '  query: { token: "${QUERY_TOKEN}" }', '  rows: $.data[*]', 'output:', '  - stdout:'),
+    'jobs/fail.yaml': lines('connection: api', 'grid:', '  path: /fail', '  query: { token: "${QUERY_TOKEN}" }', '  rows: $.data[*]'),
+    'jobs/hook.yaml': lines('connection: api', 'grid:', '  path: /items', '  rows: $.data[*]', 'output:', '  - webhook: { url: "http://127.0.0.1:9/hook", secret: "${HOOK_SECRET}" }'),
+  });
+  invalid = tempConfigDir({
+    'connections.yaml': lines(
+      ...connection,
+      '    securityProtocol: ${API_SECRET}',
+      '    refresh: { endpoint: "http://127.0.0.1:9/token", refreshToken: "${REFRESH_TOKEN}", expiresInPath: "${REFRESH_TOKEN}" }',
+      '    proxy: { host: proxy.local, port: 3128, username: svc, password: "${PROXY_PASSWORD}", domain: "${API_KEY}" }',
+    ),
+    '.env': lines(...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`)),
+    'jobs/items.yaml': lines('connection: ${API_KEY}', 'timezone: ${HOOK_SECRET}', 'grid:', '  path: /items', '  rows: $.data[*]'),
+  });
+});
+afterAll(async () => {
+  project.cleanup();
+  invalid.cleanup();
+  await server.close();
+});
+
+function expectNoSecret(result: CliResult): void {
+  const all = `${result.stdout}\n${result.stderr}`;
+  for (const [name, value] of Object.entries(SECRETS)) {
+    expect(all, `${name} leaked`).not.toContain(value);
+    expect(all, `${name} leaked URL-encoded`).not.toContain(encodeURIComponent(value));
+  }
+}
+
+describe('secrets never reach stdout or stderr', () => {
+  it('a successful run at debug log level (the server proves the secrets were sent)', async () => {
+    const result = await runCli(['--config', project.dir, '--log-level', 'debug', 'run', 'items']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ id: 1, name: 'visible row' });
+    expectNoSecret(result);
+  });
+
+  it('a failed run whose error body echoes the credentials', async () => {
+    const result = await runCli(['--config', project.dir, 'run', 'fail'], { env: { LOG_LEVEL: 'debug' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error \[E_HTTP\]: GET .*\/v1\/fail\?token=\[secret QT-l…\(21\)\] answered 500: .*"authorization":"Bearer \[secret AT-l…\(21\)\]"/m);
+    expectNoSecret(result);
+  });
+
+  it('--dry-run shows fingerprints only', async () => {
+    for (const job of ['items', 'hook']) {
+      const result = await runCli(['--config', project.dir, 'run', job, '--dry-run']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('[secret');
+      expectNoSecret(result);
+    }
+  });
+
+  it('validate errors about values that hold secrets', async () => {
+    const result = await runCli(['--config', invalid.dir, 'validate']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/securityProtocol must be one of/);
+    expect(result.stderr).toMatch(/connection "\[secret AK-l…\(21\)\]" is not defined/);
+    expectNoSecret(result);
+  });
+});
