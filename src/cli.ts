@@ -4,6 +4,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { openTokenStore } from './auth/open-token-store.js';
 import { tokenProviders } from './auth/token-providers.js';
 import { describeDryRun } from './commands/dry-run.js';
+import { enqueueCommand } from './commands/enqueue.js';
+import { formatScheduleSync, scheduleCommand } from './commands/schedule.js';
+import { startCommand } from './commands/start.js';
+import { formatStatus, statusCommand } from './commands/status.js';
+import { runWorkerService } from './commands/worker.js';
+import { isDistributed, readQueueSettings } from './queue/queue-settings.js';
 import { formatTokenReport, tokenCommand } from './commands/token.js';
 import { formatSummary, ProgressLine } from './commands/progress-line.js';
 import { validateSummary } from './commands/validate.js';
@@ -25,6 +31,20 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
+
+/** A queued run that failed: its reason is printed as is (it was redacted by the worker). */
+class RunFailed extends Error {}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency expects a positive integer, got "${value}"`);
+  return n;
+}
+
+function readDistributedSettings(command: string) {
+  if (!isDistributed()) throw new UsageError(`restq ${command} needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379): it works on the BullMQ queue in Redis`);
+  return readQueueSettings();
+}
 
 interface GlobalOptions {
   config?: string;
@@ -98,7 +118,7 @@ export function buildProgram(): Command {
       }
       const log = logger(globals, config);
       for (const warning of config.warnings) log.warn(warning);
-      const store = await openTokenStore({ config });
+      const store = await openTokenStore({ config, logger: log });
       // With REDIS_URL, `run` spends the same rate budget as the workers.
       const redisUrl = process.env['REDIS_URL'];
       const redis = redisUrl && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(redisUrl, { logger: log }) : undefined;
@@ -137,13 +157,80 @@ export function buildProgram(): Command {
         throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
       }
       const log = logger(globals, config);
-      const store = await openTokenStore({ config });
+      const store = await openTokenStore({ config, logger: log });
       try {
         const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
         process.stdout.write(config.redactor.redact(formatTokenReport(report)));
       } finally {
         await store.close();
       }
+    });
+
+  program
+    .command('start')
+    .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
+    .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
+    .action(async (options: { concurrency: number }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      await startCommand({ config, logger: logger(globals, config), concurrency: options.concurrency });
+    });
+
+  program
+    .command('worker')
+    .description('only process queued runs (needs REDIS_URL)')
+    .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
+    .action(async (options: { concurrency: number }) => {
+      if (!isDistributed()) {
+        throw new UsageError('restq worker needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379); without Redis, use `restq start` to run the schedules in one process');
+      }
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      await runWorkerService({ config, settings: readQueueSettings(), logger: logger(globals, config), concurrency: options.concurrency });
+    });
+
+  program
+    .command('schedule')
+    .description('upsert a BullMQ job scheduler per scheduled job, remove schedulers of deleted jobs (needs REDIS_URL)')
+    .action(async () => {
+      const config = load(program.opts<GlobalOptions>());
+      const settings = readDistributedSettings('schedule');
+      const sync = await scheduleCommand(config, settings);
+      for (const line of formatScheduleSync(sync, settings.queue)) process.stderr.write(`${line}\n`);
+    });
+
+  program
+    .command('enqueue')
+    .description('queue one run now and print its run id (needs REDIS_URL)')
+    .argument('<job>', 'job name')
+    .option('--param <key=value>', 'run-time parameter, repeatable', collectParam, {})
+    .option('--wait', 'wait for the run, show its progress, exit 0/1 with its result')
+    .action(async (jobName: string, options: { param: Record<string, ParamValue>; wait?: boolean }) => {
+      const config = load(program.opts<GlobalOptions>());
+      if (!config.jobs[jobName]) {
+        throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
+      }
+      const settings = readDistributedSettings('enqueue');
+      const outcome = await enqueueCommand({
+        config,
+        settings,
+        job: jobName,
+        params: options.param,
+        onQueued: (runId) => process.stdout.write(`${runId}\n`),
+        onProgress: options.wait ? (p) => process.stderr.write(`progress: pages ${p.pages} · rows ${p.rows}\n`) : undefined,
+      });
+      if (outcome?.status === 'completed') process.stderr.write(`${formatSummary(outcome.result)}\n`);
+      if (outcome?.status === 'failed') throw new RunFailed(`run failed: ${outcome.error}`);
+    });
+
+  program
+    .command('status')
+    .description('per job: schedule, next run, last run; queue counts (needs REDIS_URL)')
+    .option('--json', 'print {jobs, queue} as JSON on stdout')
+    .action(async (options: { json?: boolean }) => {
+      const config = load(program.opts<GlobalOptions>());
+      const report = await statusCommand(config, readDistributedSettings('status'));
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     });
 
   program
@@ -202,6 +289,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; they exit 0.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof RunFailed) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT_FAILURE;
     }
     if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);

@@ -31,6 +31,8 @@ export interface SampleApiOptions {
   orders?: number;
   /** Orders per page on /v1/orders. @default 50 */
   pageSize?: number;
+  /** Delay before each /v1/orders page is answered (tests of slow, interruptible runs). @default 0 */
+  pageDelayMs?: number;
 }
 
 export interface SampleApiStats {
@@ -147,6 +149,7 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
         return json(res, 200, { count, status: status ?? 'any' });
       }
       if (req.method === 'GET' && url.pathname === '/v1/orders') {
+        if (options.pageDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pageDelayMs));
         const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
         const perPage = Math.max(1, Math.min(1000, Number(url.searchParams.get('per_page') ?? pageSize)));
         const all: number[] = [];

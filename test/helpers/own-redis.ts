@@ -1,18 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 
+/** A private redis-server for fault tests (restart, kill), with AOF on when asked. */
 export interface OwnRedis {
   url: string;
   port: number;
-  /** SIGTERM and wait for the exit (for "Redis goes away" tests). */
+  /** SHUTDOWN (which fsyncs the AOF) and wait for the process to end. */
   stop(): Promise<void>;
+  /** Start again on the same port and data dir; resolves when it answers PING. */
+  start(): Promise<void>;
+  cleanup(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -23,40 +27,49 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A private redis-server on a free port, for fault tests that stop it. */
-export async function startOwnRedis(): Promise<OwnRedis> {
+async function ping(url: string, deadline: number): Promise<void> {
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer`);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+export async function startOwnRedis(options: { aof: boolean }): Promise<OwnRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'restq-own-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG') {
-    if (Date.now() > deadline) throw new Error(`own redis-server on ${port} did not answer`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  let stopped = false;
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+    args.push(...(options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    await ping(url, Date.now() + 10_000);
+  };
+  const stop = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM'); // redis-server shuts down cleanly on SIGTERM, fsyncing the AOF
+    await exited;
+  };
+  await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     port,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      if (child.exitCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }
+    start,
+    stop,
+    async cleanup() {
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `check` until it returns a value that is not undefined, or fails at the deadline. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -14,7 +14,8 @@ import { createDashboardApp, isLoopbackHost, listenDashboard, type RunningDashbo
 import { Heartbeat } from '../../src/ops/heartbeat.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';
-import { startOwnRedis, waitFor } from '../helpers/own-redis.js';
+import { startOwnRedis } from '../helpers/own-redis.js';
+import { pollUntil as waitFor } from '../helpers/poll-until.js';
 
 const redisUrl = inject('redisUrl');
 const silent = createLogger({ level: 'silent', pretty: false });
@@ -136,7 +137,7 @@ describe('dashboard', () => {
   });
 
   it('/healthz needs a live worker heartbeat and goes unhealthy when Redis stops', async () => {
-    const own = await startOwnRedis();
+    const own = await startOwnRedis({ aof: false });
     const client = new Redis(own.url, { maxRetriesPerRequest: 1, connectTimeout: 500 });
     client.on('error', () => undefined);
     const queueClient = new Redis(own.url, { maxRetriesPerRequest: null });
@@ -169,7 +170,7 @@ describe('dashboard', () => {
       await ownQueue.close().catch(() => undefined);
       queueClient.disconnect();
       client.disconnect();
-      await own.stop();
+      await own.cleanup();
     }
   });
 });

@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import { openTokenStore } from '../auth/open-token-store.js';
+import { tokenProviders } from '../auth/token-providers.js';
+import type { TokenStore } from '../auth/token-store.js';
+import type { Config } from '../config/types.js';
+import { ApiClients } from '../http/api-clients.js';
+import { httpPolicy } from '../http/http-policy.js';
+import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
+import type { Logger } from '../logger.js';
+import { isDistributed, readQueueSettings } from '../queue/queue-settings.js';
+import { createWorkerRedis } from '../queue/redis-connection.js';
+
+export interface ModeClients {
+  clients: ApiClients;
+  tokenStore: TokenStore;
+  close(): Promise<void>;
+}
+
+/**
+ * API clients for a long-running process (worker, start). Distributed (REDIS_URL set): tokens
+ * in the Redis store and rate budgets in Redis, both shared by every worker; standalone: tokens
+ * in `.restq/state.json`, budgets in memory. Retries per the connection's `retry` either way.
+ */
+export async function createModeClients(config: Config, logger: Logger, env: Readonly<Record<string, string | undefined>> = process.env): Promise<ModeClients> {
+  const tokenStore = await openTokenStore({ config, logger, env, redisMode: 'blocking' });
+  const rateLimited = Object.values(config.connections).some((c) => c.rateLimit);
+  // Workers wait through a Redis restart rather than failing runs (blocking client).
+  let redis: Redis | undefined;
+  let rateLimiters: RedisRateLimiters | undefined;
+  if (isDistributed(env) && rateLimited) {
+    const settings = readQueueSettings(env);
+    redis = createWorkerRedis(settings, logger);
+    rateLimiters = new RedisRateLimiters({ redis, prefix: settings.prefix });
+  }
+  const clients = new ApiClients({
+    config,
+    logger,
+    tokens: tokenProviders({ config, store: tokenStore, logger }),
+    wrapTransport: httpPolicy({ logger, redactor: config.redactor, ...(rateLimiters ? { rateLimiters } : {}) }),
+  });
+  return {
+    clients,
+    tokenStore,
+    async close() {
+      await clients.close();
+      await tokenStore.close();
+      redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Config } from '../config/types.js';
+import type { QueueSettings } from '../queue/queue-settings.js';
+import { openRunQueue } from '../queue/run-queue.js';
+import { syncSchedules, type ScheduleSync } from '../queue/schedules.js';
+
+/** Lines describing a schedule sync, for stderr. */
+export function formatScheduleSync(sync: ScheduleSync, queue: string): string[] {
+  const lines = sync.upserted.map(
+    (s) => `scheduled ${s.job}: "${s.pattern}" (${s.timezone}), next run ${s.next === undefined ? 'unknown' : new Date(s.next).toISOString()}`,
+  );
+  for (const id of sync.removed) lines.push(`removed scheduler ${id} (job deleted or no longer scheduled)`);
+  if (lines.length === 0) lines.push(`no scheduled jobs (queue "${queue}")`);
+  return lines;
+}
+
+/** `restq schedule`: upsert a BullMQ job scheduler per scheduled job, remove stale ones. */
+export async function scheduleCommand(config: Config, settings: QueueSettings): Promise<ScheduleSync> {
+  const runQueue = await openRunQueue(settings);
+  try {
+    return await syncSchedules(runQueue.queue, config, settings);
+  } finally {
+    await runQueue.close();
+  }
+}

@@ -1,0 +1,55 @@
+import type { Config } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import { isDistributed, readQueueSettings, readShutdownGraceMs, safeRedisUrl } from '../queue/queue-settings.js';
+import { StandaloneScheduler } from '../queue/standalone-scheduler.js';
+import { onShutdownSignal } from '../queue/shutdown.js';
+import { createModeClients } from './api-clients-for-mode.js';
+import { formatScheduleSync, scheduleCommand } from './schedule.js';
+import { runWorkerService } from './worker.js';
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  concurrency: number;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Where start-up lines go. @default stderr */
+  print?: (line: string) => void;
+}
+
+/**
+ * `restq start`, the long-running service. With REDIS_URL: sync the BullMQ schedulers, then
+ * work the queue (any number of replicas may do this). Without: run the same schedules in this
+ * process (standalone). Says which mode runs and why.
+ */
+export async function startCommand(options: StartOptions): Promise<void> {
+  const { config, logger, concurrency } = options;
+  const env = options.env ?? process.env;
+  const print = options.print ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (isDistributed(env)) {
+    const settings = readQueueSettings(env);
+    print(`restq start: distributed mode (REDIS_URL is set: ${safeRedisUrl(settings.redisUrl)}, queue "${settings.queue}", prefix "${settings.prefix}")`);
+    const sync = await scheduleCommand(config, settings);
+    for (const line of formatScheduleSync(sync, settings.queue)) print(line);
+    await runWorkerService({ config, settings, logger, concurrency });
+    return;
+  }
+  print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
+  const graceMs = readShutdownGraceMs(env);
+  const mode = await createModeClients(config, logger, env);
+  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
+  const entries = scheduler.start();
+  for (const e of entries) print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
+  if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');
+  await new Promise<void>((resolve, reject) => {
+    const removeHandlers = onShutdownSignal(async () => {
+      try {
+        await scheduler.close(graceMs);
+        await mode.close();
+        removeHandlers();
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    }, logger);
+  });
+}

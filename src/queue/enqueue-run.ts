@@ -1,0 +1,61 @@
+import { QueueEvents } from 'bullmq';
+import type { Config, ParamValue } from '../config/types.js';
+import { RestqError } from '../errors/restq-error.js';
+import type { RunResult } from '../runner.js';
+import { newRunId } from '../run-id.js';
+import { workerRedisOptions } from './redis-connection.js';
+import { runJobOptions, type RunQueue } from './run-queue.js';
+import type { RunJobProgress } from './run-worker.js';
+
+/** Queues one run of `jobName` now and returns its run id (the BullMQ job id). */
+export async function enqueueRun(runQueue: RunQueue, config: Config, jobName: string, params: Record<string, ParamValue> = {}): Promise<string> {
+  const job = config.jobs[jobName];
+  if (!job) {
+    throw new RestqError('E_USAGE', `unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`, { permanent: true });
+  }
+  const runId = newRunId();
+  const added = await runQueue.queue.add(job.name, { job: job.name, params }, { ...runJobOptions(job, runQueue.settings), jobId: runId });
+  return added.id ?? runId;
+}
+
+export type RunOutcome = { status: 'completed'; result: RunResult } | { status: 'failed'; error: string };
+
+/**
+ * Waits for a queued run to finish, calling `onProgress` with its progress. Listens to the
+ * queue's events and also checks the job's state, so a run that finished before the listener
+ * started is not missed.
+ */
+export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: (progress: RunJobProgress) => void): Promise<RunOutcome> {
+  const { settings, queue } = runQueue;
+  const events = new QueueEvents(settings.queue, { connection: workerRedisOptions(settings), prefix: settings.prefix });
+  events.on('error', () => undefined);
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    const outcome = new Promise<RunOutcome>((resolve, reject) => {
+      const check = async () => {
+        const job = await queue.getJob(runId);
+        if (!job) return resolve({ status: 'failed', error: `run ${runId} is not in queue "${settings.queue}" (never added, or already removed)` });
+        const state = await job.getState();
+        if (state === 'completed') resolve({ status: 'completed', result: job.returnvalue });
+        else if (state === 'failed') resolve({ status: 'failed', error: job.failedReason });
+      };
+      // Events can be missed between connecting and the first read: also look every second.
+      poll = setInterval(() => void check().catch(reject), 1_000);
+      events.on('progress', ({ jobId, data }) => {
+        if (jobId === runId && typeof data === 'object' && data !== null) onProgress(data as unknown as RunJobProgress);
+      });
+      // The events carry the outcome, so a run removed at once (RESTQ_KEEP_COMPLETED=0) still reports.
+      events.on('completed', ({ jobId, returnvalue }) => {
+        if (jobId === runId) resolve({ status: 'completed', result: returnvalue as unknown as RunResult });
+      });
+      events.on('failed', ({ jobId }) => {
+        if (jobId === runId) void check().catch(reject); // a failed attempt may still be retried
+      });
+      void events.waitUntilReady().then(check).catch(reject);
+    });
+    return await outcome;
+  } finally {
+    clearInterval(poll);
+    await events.close();
+  }
+}
