@@ -4,17 +4,11 @@ import type { Logger } from '../logger.js';
 import { createDashboardApp, dashboardAuthFromEnv, listenDashboard, type ListenOptions } from './dashboard.js';
 import type { Metrics } from './metrics.js';
 
-/** Where the restq queue lives: REDIS_URL, RESTQ_QUEUE (default restq), RESTQ_PREFIX (default restq). */
+/** Where the restq queue lives (from readQueueSettings: REDIS_URL, RESTQ_QUEUE, RESTQ_PREFIX). */
 export interface QueueLocation {
   redisUrl: string;
   queueName: string;
   prefix: string;
-}
-
-export function queueLocationFromEnv(env: NodeJS.ProcessEnv = process.env): QueueLocation | undefined {
-  const redisUrl = env['REDIS_URL'];
-  if (!redisUrl) return undefined;
-  return { redisUrl, queueName: env['RESTQ_QUEUE'] || 'restq', prefix: env['RESTQ_PREFIX'] || 'restq' };
 }
 
 export interface ServeDashboardOptions extends ListenOptions {

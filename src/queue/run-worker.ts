@@ -1,9 +1,10 @@
-import { UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { workerRedisOptions } from './redis-connection.js';
 import type { QueueSettings } from './queue-settings.js';
@@ -27,6 +28,10 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /** Minimum time between two progress updates of one run. @default 500 */
   progressIntervalMs?: number;
+  /** Counts runs, rows and durations. @default no metrics */
+  metrics?: Metrics | undefined;
+  /** OpenTelemetry for BullMQ (see ops/telemetry.ts). @default none */
+  telemetry?: Telemetry | undefined;
   /** Only for tests that need a quiet stdout. @default process.stdout */
   stdout?: NodeJS.WritableStream;
 }
@@ -62,6 +67,7 @@ export class RunWorker {
       removeOnComplete: { count: settings.keepCompleted.count, age: settings.keepCompleted.ageSeconds },
       removeOnFail: { count: settings.keepFailed.count, age: settings.keepFailed.ageSeconds },
       autorun: false,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
     this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
@@ -121,6 +127,7 @@ export class RunWorker {
         job: request.job,
         params: request.params,
         clients: this.#options.clients,
+        metrics: this.#options.metrics,
         logger,
         runId,
         lastSuccessAt,
