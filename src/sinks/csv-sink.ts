@@ -68,7 +68,7 @@ export class CsvSink implements Sink {
     for (const row of rows) await this.#writeRecord(row);
   }
 
-  async commit(columns: readonly string[]): Promise<void> {
+  async prepare(columns: readonly string[]): Promise<void> {
     await this.#open(columns);
     this.#stringifier!.end();
     try {
@@ -76,6 +76,10 @@ export class CsvSink implements Sink {
     } catch (error) {
       throw new RestqError('E_SINK', `cannot write ${this.#temp}: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  async commit(columns: readonly string[]): Promise<void> {
+    if (!this.#stringifier?.writableEnded) await this.prepare(columns);
     if (this.#spec.append) await this.#appendUnderLock(columns);
     else await rename(this.#temp, this.#target);
   }
