@@ -164,7 +164,9 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
       if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
     }
     signal.throwIfAborted();
-    for (const sink of sinks) await sink.commit(columns);
+    for (const sink of sinks) await sink.prepare?.(columns);
+    for (const sink of sinks) if (!sink.prepare) await sink.commit(columns);
+    for (const sink of sinks) if (sink.prepare) await sink.commit(columns);
   } catch (error) {
     await Promise.allSettled(sinks.map((s) => s.abort()));
     const reason = signal.aborted && signal.reason instanceof RestqError ? signal.reason : error;

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { RestqError } from '../errors/restq-error.js';
-import { sleep } from '../http/backoff.js';
+import { withFileLock } from '../file-lock.js';
 import { applyUpdate, KeyedMutex, type StateUpdate } from './memory-token-store.js';
 import { isSealed, type SecretBox } from './secret-box.js';
 import type { TokenState, TokenStore } from './token-store.js';
@@ -129,39 +129,12 @@ export class FileTokenStore implements TokenStore {
   }
 
   /** Cross-process exclusion with an O_EXCL lock file beside the state file. */
-  async #withFileLock<T>(task: () => Promise<T>): Promise<T> {
-    const lock = `${this.#options.file}.lock`;
-    const stale = this.#options.staleLockMs ?? 60_000;
-    const deadline = Date.now() + (this.#options.lockWaitMs ?? 120_000);
-    await mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
-    for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-      try {
-        const handle = await open(lock, 'wx', 0o600);
-        await handle.writeFile(`${process.pid}\n`);
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const info = await stat(lock).catch(() => undefined);
-        if (info && Date.now() - info.mtimeMs > stale) {
-          await rm(lock, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) {
-          throw new RestqError('E_STATE', `token state ${this.#options.file} stays locked by another restq process (${lock}); delete the lock file if no restq process is running`);
-        }
-        await sleep(wait);
-      }
-    }
-    // A long refresh (retries with backoff) keeps its lock fresh, so nobody takes it as stale.
-    const heartbeat = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => undefined), Math.max(1000, stale / 3));
-    heartbeat.unref();
-    try {
-      return await task();
-    } finally {
-      clearInterval(heartbeat);
-      await rm(lock, { force: true });
-    }
+  #withFileLock<T>(task: () => Promise<T>): Promise<T> {
+    return withFileLock(
+      `${this.#options.file}.lock`,
+      { staleMs: this.#options.staleLockMs, waitMs: this.#options.lockWaitMs, dirMode: 0o700, code: 'E_STATE', what: `token state ${this.#options.file}` },
+      task,
+    );
   }
 }
 

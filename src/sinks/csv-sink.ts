@@ -7,6 +7,7 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import type { CsvSinkSpec } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Cell } from '../query/row-projector.js';
+import { withFileLock } from '../file-lock.js';
 import { outputPath } from './output-path.js';
 import type { Sink, SinkContext } from './sink.js';
 
@@ -37,7 +38,6 @@ export class CsvSink implements Sink {
   #stringifier: Stringifier | undefined;
   #file: WriteStream | undefined;
   #done: Promise<void> | undefined;
-  #appendToExisting = false;
 
   constructor(spec: CsvSinkSpec, ctx: SinkContext) {
     this.#spec = spec;
@@ -49,16 +49,14 @@ export class CsvSink implements Sink {
   async #open(columns: readonly string[]): Promise<void> {
     if (this.#stringifier) return;
     await mkdir(path.dirname(this.#target), { recursive: true });
-    if (this.#spec.append) {
-      const existing = await stat(this.#target).catch(() => undefined);
-      this.#appendToExisting = existing !== undefined && existing.size > 0;
-    }
-    this.#stringifier = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom && !this.#appendToExisting });
+    // In append mode the header and BOM are decided at commit, under the lock: another run may
+    // create the file meanwhile.
+    this.#stringifier = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom && !this.#spec.append });
     this.#file = createWriteStream(this.#temp, { mode: 0o644 });
     this.#done = pipeline(this.#stringifier, this.#file);
     // Surface write errors (disk full, permissions) at the next write or commit.
     this.#done.catch(() => undefined);
-    if (this.#spec.header && !this.#appendToExisting && columns.length > 0) await this.#writeRecord([...columns]);
+    if (this.#spec.header && !this.#spec.append && columns.length > 0) await this.#writeRecord([...columns]);
   }
 
   async #writeRecord(record: readonly Cell[]): Promise<void> {
@@ -72,7 +70,7 @@ export class CsvSink implements Sink {
     for (const row of rows) if (!stringifier.write(row)) await once(stringifier, 'drain');
   }
 
-  async commit(columns: readonly string[]): Promise<void> {
+  async prepare(columns: readonly string[]): Promise<void> {
     await this.#open(columns);
     this.#stringifier!.end();
     try {
@@ -80,16 +78,36 @@ export class CsvSink implements Sink {
     } catch (error) {
       throw new RestqError('E_SINK', `cannot write ${this.#temp}: ${(error as Error).message}`, { cause: error });
     }
-    if (this.#appendToExisting) {
-      // Append atomically: copy the current file, add this run's rows, rename over it.
-      const merged = `${this.#temp}.append`;
-      await copyFile(this.#target, merged);
+  }
+
+  async commit(columns: readonly string[]): Promise<void> {
+    if (!this.#stringifier?.writableEnded) await this.prepare(columns);
+    if (this.#spec.append) await this.#appendUnderLock(columns);
+    else await rename(this.#temp, this.#target);
+  }
+
+  /**
+   * Appends atomically and without losing a concurrent run's rows: under a lock file, copy the
+   * current file (or start one with BOM and header), add this run's rows, rename over it.
+   */
+  async #appendUnderLock(columns: readonly string[]): Promise<void> {
+    const merged = `${this.#temp}.append`;
+    await withFileLock(`${this.#target}.lock`, { code: 'E_SINK', what: `csv ${this.#target}` }, async () => {
+      const existing = await stat(this.#target).catch(() => undefined);
+      if (existing && existing.size > 0) {
+        await copyFile(this.#target, merged);
+      } else {
+        const head = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom });
+        const headFile = createWriteStream(merged, { mode: 0o644 });
+        const written = pipeline(head, headFile);
+        if (this.#spec.header && columns.length > 0) head.write([...columns]);
+        head.end();
+        await written;
+      }
       await pipeline(createReadStream(this.#temp), createWriteStream(merged, { flags: 'a' }));
       await rename(merged, this.#target);
-      await rm(this.#temp, { force: true });
-    } else {
-      await rename(this.#temp, this.#target);
-    }
+    });
+    await rm(this.#temp, { force: true });
   }
 
   async abort(): Promise<void> {

@@ -26,6 +26,12 @@ export interface Sink {
   /** E.g. "csv out/orders/2026-11-29.csv", for the run summary. */
   readonly description: string;
   write(rows: readonly Cell[][], columns: readonly string[]): Promise<void>;
+  /**
+   * Does every part of finishing that can fail (flush and close a temp file), so that `commit`
+   * only publishes. The runner prepares all sinks, then commits those without `prepare` (a
+   * webhook's last batch) before the prepared ones: a failing last batch then leaves no file.
+   */
+  prepare?(columns: readonly string[]): Promise<void>;
   /** `columns` is empty when a run without `columns` produced no row. */
   commit(columns: readonly string[]): Promise<void>;
   abort(): Promise<void>;

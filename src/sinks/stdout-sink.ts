@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { RestqError } from '../errors/restq-error.js';
 import type { StdoutSinkSpec } from '../config/types.js';
 import type { Cell } from '../query/row-projector.js';
 import { csvStringifier } from './csv-sink.js';
@@ -29,7 +30,10 @@ export class StdoutSink implements Sink {
 
   async #print(text: string): Promise<void> {
     if (text === '') return;
-    if (!this.#ctx.stdout.write(text)) await once(this.#ctx.stdout, 'drain');
+    const out = this.#ctx.stdout;
+    if (out.destroyed || out.writableEnded) throw new RestqError('E_SINK', 'stdout is closed: the reader of restq\'s output went away');
+    // A reader that closes the pipe never drains it: wait for whichever comes first.
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
   }
 
   #csv(records: readonly (readonly Cell[])[]): string {

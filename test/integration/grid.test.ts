@@ -212,6 +212,18 @@ describe('grid rows to CSV', () => {
     expect(readdirSync(p.file('out'))).toEqual(['log.csv']);
   });
 
+  it('append: concurrent runs into one file lose no rows and write one header', async () => {
+    const p = setup(['grid:', '  path: /rows', '  rows: $.data[*]', 'output:', '  - csv: { path: out/log.csv, append: true }']);
+    body = { data: Array.from({ length: 200 }, (_, i) => ({ id: i, v: 'x'.repeat(50) })) };
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => runInProcess(p.dir, 'extract', { runId: `run-${i}` })));
+    expect(runs.map((r) => r.error)).toEqual(Array(8).fill(undefined));
+    const records = readCsv(p.file('out/log.csv'));
+    expect(records[0]).toEqual(['id', 'v']);
+    // Without the lock, a run that copied the file before another renamed over it drops that run's rows.
+    expect(records.length).toBe(1 + 8 * 200);
+    expect(readdirSync(p.file('out'))).toEqual(['log.csv']);
+  });
+
   it('fills {job} {date} {time} {runId} in output paths from the run start (UTC)', async () => {
     body = { data: [{ id: 1 }] };
     const p = setup(['grid:', '  path: /rows', '  rows: $.data[*]', 'output:', '  - csv: "out/{job}/{date}/{time}-{runId}.csv"']);

@@ -147,6 +147,16 @@ describe('webhook sink', () => {
     expect(existsSync(path.join(project.dir, 'out', 'items.csv'))).toBe(false);
   });
 
+  it('a CSV listed before the webhook is not published when the last batch fails', async () => {
+    const api = await startApi();
+    // Batches 1-4 are taken; the last one (batch 5, last: true) is refused.
+    const hook = await startReceiver((d) => (d.json?.last ? 400 : 200));
+    const { result, project } = await run(api.url, { grid, output: [{ csv: 'out/items.csv' }, { webhook: { url: hook.url, batchSize: 5 } }] });
+    expect(result).toMatchObject({ code: 'E_SINK' });
+    expect(hook.deliveries.at(-1)?.json).toMatchObject({ batch: 5, last: true });
+    expect(existsSync(path.join(project.dir, 'out', 'items.csv'))).toBe(false);
+  });
+
   it('a run without rows sends one empty last batch', async () => {
     const api = await startApi(0);
     const hook = await startReceiver();
