@@ -31,7 +31,9 @@ async function throughput(kind: 'bare' | 'restq', options: QueueBenchOptions, ap
   try {
     for (let w = 0; w < options.workers; w++) {
       const args = kind === 'bare' ? [options.redisUrl, prefix, queueName, String(options.concurrency), apiUrl] : [options.redisUrl, prefix, queueName, String(options.concurrency), configDir];
-      const { child } = await startChild<{ ready: boolean }>(kind === 'bare' ? 'queue-worker-bare.mjs' : 'queue-worker-restq.mjs', args);
+      // BENCH_CPU_PROF=dir writes a CPU profile of every worker process there (for `node --cpu-prof` analysis).
+      const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}/${kind}`] : [];
+      const { child } = await startChild<{ ready: boolean }>(kind === 'bare' ? 'queue-worker-bare.mjs' : 'queue-worker-restq.mjs', args, { execArgv: profile });
       children.push(child);
       child.on('message', (m: { done?: number }) => {
         if (typeof m.done === 'number') done.set(child, m.done);

@@ -120,8 +120,14 @@ export class RunWorker {
     let lastProgress = 0;
     let rows = 0;
     const interval = this.#options.progressIntervalMs ?? 500;
+    let sent: RunJobProgress | undefined;
+    const sendProgress = (progress: RunJobProgress) => {
+      sent = progress;
+      return job.updateProgress(progress).catch(() => undefined);
+    };
     try {
-      const lastSuccessAt = await this.#records.lastSuccessAt(request.job);
+      // A Redis round trip per run saved when the job's templates do not use {{lastSuccessAt}}.
+      const lastSuccessAt = this.#usesLastSuccessAt(request.job) ? await this.#records.lastSuccessAt(request.job) : '';
       const result = await runJob({
         config,
         job: request.job,
@@ -138,10 +144,11 @@ export class RunWorker {
           const now = Date.now();
           if (now - lastProgress < interval) return;
           lastProgress = now;
-          void job.updateProgress({ pages: progress.pages, rows: progress.rows } satisfies RunJobProgress).catch(() => undefined);
+          void sendProgress({ pages: progress.pages, rows: progress.rows });
         },
       });
-      await job.updateProgress({ pages: result.pages, rows: result.rows } satisfies RunJobProgress).catch(() => undefined);
+      // The final figures, unless the last update already said them (a small run sends one).
+      if (sent?.pages !== result.pages || sent.rows !== result.rows) await sendProgress({ pages: result.pages, rows: result.rows });
       await this.#record(request.job, runId, 'completed', new Date(result.startedAt), result.rows, attempt, null);
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;
@@ -160,6 +167,18 @@ export class RunWorker {
       if (permanent) throw new UnrecoverableError(message);
       throw new Error(message);
     }
+  }
+
+  readonly #lastSuccessUse = new Map<string, boolean>();
+
+  #usesLastSuccessAt(jobName: string): boolean {
+    let uses = this.#lastSuccessUse.get(jobName);
+    if (uses === undefined) {
+      const job = this.#options.config.jobs[jobName];
+      uses = job === undefined || JSON.stringify(job.kind === 'grid' ? job.grid : job.scalar).includes('lastSuccessAt');
+      this.#lastSuccessUse.set(jobName, uses);
+    }
+    return uses;
   }
 
   async #record(job: string, runId: string, status: RunRecord['status'], started: Date, rows: number, attempt: number, error: string | null): Promise<void> {
