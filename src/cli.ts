@@ -24,6 +24,8 @@ import { RedisRateLimiters } from './http/redis-rate-limiter.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRedisClient, redisPrefix } from './redis-client.js';
 import { runJob } from './runner.js';
+import { dashboardAuthFromEnv, isLoopbackHost } from './ops/dashboard.js';
+import { serveDashboard } from './ops/serve-dashboard.js';
 
 /** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
 const EXIT_FAILURE = 1;
@@ -169,10 +171,23 @@ export function buildProgram(): Command {
     .command('start')
     .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
-    .action(async (options: { concurrency: number }) => {
+    .option('--dashboard', 'also serve the dashboard (Bull Board, /metrics, /healthz) from this process; needs REDIS_URL')
+    .option('--dashboard-port <port>', 'dashboard TCP port', '3000')
+    .option('--dashboard-host <host>', 'dashboard interface (non-loopback needs RESTQ_DASHBOARD_USER/RESTQ_DASHBOARD_PASSWORD)', '127.0.0.1')
+    .action(async (options: { concurrency: number; dashboard?: boolean; dashboardPort: string; dashboardHost: string }) => {
       const globals = program.opts<GlobalOptions>();
       const config = load(globals);
-      await startCommand({ config, logger: logger(globals, config), concurrency: options.concurrency });
+      let dashboard: { port: number; host: string } | undefined;
+      if (options.dashboard) {
+        if (!isDistributed()) throw new UsageError('--dashboard needs REDIS_URL: the dashboard shows the BullMQ queue of distributed mode');
+        const port = Number(options.dashboardPort);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard-port expects a port number, got "${options.dashboardPort}"`);
+        if (!isLoopbackHost(options.dashboardHost) && !dashboardAuthFromEnv()) {
+          throw new UsageError(`refusing to serve the dashboard on ${options.dashboardHost} without authentication: set RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD`);
+        }
+        dashboard = { port, host: options.dashboardHost };
+      }
+      await startCommand({ config, logger: logger(globals, config), concurrency: options.concurrency, dashboard });
     });
 
   program
@@ -210,14 +225,18 @@ export function buildProgram(): Command {
         throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
       }
       const settings = readDistributedSettings('enqueue');
+      // A live line on a terminal while the run is read, as for `restq run`.
+      const progress = new ProgressLine();
+      const waitStarted = Date.now();
       const outcome = await enqueueCommand({
         config,
         settings,
         job: jobName,
         params: options.param,
         onQueued: (runId) => process.stdout.write(`${runId}\n`),
-        onProgress: options.wait ? (p) => process.stderr.write(`progress: pages ${p.pages} · rows ${p.rows}\n`) : undefined,
+        onProgress: options.wait ? (p) => progress.update({ pages: p.pages, rows: p.rows, bytes: 0, elapsedMs: Date.now() - waitStarted }) : undefined,
       });
+      progress.clear();
       if (outcome?.status === 'completed') process.stderr.write(`${formatSummary(outcome.result)}\n`);
       if (outcome?.status === 'failed') throw new RunFailed(`run failed: ${outcome.error}`);
     });
@@ -230,6 +249,38 @@ export function buildProgram(): Command {
       const config = load(program.opts<GlobalOptions>());
       const report = await statusCommand(config, readDistributedSettings('status'));
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+    });
+
+  program
+    .command('dashboard')
+    .description('Bull Board web UI for the restq queue, plus /metrics (Prometheus) and /healthz; needs REDIS_URL')
+    .option('--port <port>', 'TCP port', '3000')
+    .option('--host <host>', 'interface to listen on (non-loopback needs RESTQ_DASHBOARD_USER/RESTQ_DASHBOARD_PASSWORD)', '127.0.0.1')
+    .option('--min-workers <n>', 'live workers /healthz requires (0: check Redis only)', '1')
+    .action(async (options: { port: string; host: string; minWorkers: string }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      if (!isDistributed()) throw new UsageError('dashboard needs REDIS_URL (e.g. redis://127.0.0.1:6379): it shows the BullMQ queue that workers share');
+      const settings = readQueueSettings();
+      const location = { redisUrl: settings.redisUrl, queueName: settings.queue, prefix: settings.prefix };
+      const port = Number(options.port);
+      const minWorkers = Number(options.minWorkers);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${options.port}"`);
+      if (!Number.isInteger(minWorkers) || minWorkers < 0) throw new UsageError(`--min-workers expects a whole number, got "${options.minWorkers}"`);
+      const log = logger(globals, config);
+      let dashboard;
+      try {
+        dashboard = await serveDashboard({ location, port, host: options.host, minWorkers, logger: log });
+      } catch (error) {
+        if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);
+        throw error;
+      }
+      process.stderr.write(`restq dashboard on ${dashboard.url} (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dashboard.close();
     });
 
   program

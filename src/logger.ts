@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Redactor } from './config/redactor.js';
+import { runFields } from './ops/run-context.js';
 
 export type { Logger } from 'pino';
 
@@ -18,7 +19,26 @@ export const SECRET_FIELDS = [
   'authorization',
   'Authorization',
   'proxy-authorization',
+  'Proxy-Authorization',
+  'client_id',
+  'clientId',
+  'clientSecret',
+  'webhookSecret',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'X-API-Key',
 ];
+
+/** Replaces known secret values in every string of a log object (a URL or excerpt in any field). */
+function redactValues(value: unknown, redactor: Redactor, depth = 0): unknown {
+  if (typeof value === 'string') return redactor.redact(value);
+  if (depth > 6 || value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => redactValues(v, redactor, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) out[key] = redactValues(child, redactor, depth + 1);
+  return out;
+}
 
 export interface LoggerOptions {
   /** @default process.env.LOG_LEVEL ?? "info" */
@@ -38,6 +58,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
+    // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
+    mixin: (_object: object, _level: number, logger: Logger) => {
+      const fields = runFields();
+      if (!fields?.runId || 'runId' in logger.bindings()) return {};
+      return fields;
+    },
+    formatters: {
+      log: (object: Record<string, unknown>) => (redactor && redactor.size > 0 ? (redactValues(object, redactor) as Record<string, unknown>) : object),
+    },
     hooks: {
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
         method.apply(

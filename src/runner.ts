@@ -3,6 +3,8 @@ import type { Config, Job, ParamValue } from './config/types.js';
 import { RestqError } from './errors/restq-error.js';
 import type { ApiClients } from './http/api-clients.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './ops/metrics.js';
+import { setRunFields, withRunContext } from './ops/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
@@ -35,6 +37,8 @@ export interface RunOptions {
   stdout?: Writable;
   signal?: AbortSignal;
   onProgress?: (progress: RunProgress) => void;
+  /** Counts runs, duration and rows written. @default no metrics */
+  metrics?: Metrics | undefined;
 }
 
 export interface RunResult {
@@ -85,12 +89,17 @@ function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSig
  * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
  * read; any failure aborts them all (no partial files) and rethrows.
  */
-export async function runJob(options: RunOptions): Promise<RunResult> {
+export function runJob(options: RunOptions): Promise<RunResult> {
+  return withRunContext(() => runInContext(options));
+}
+
+async function runInContext(options: RunOptions): Promise<RunResult> {
   const { config } = options;
   const job = lookupJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);
+  setRunFields({ job: job.name, runId, connection: job.connection });
   const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
@@ -125,6 +134,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
 
   logger.debug({ outputs: sinks.map((s) => s.description) }, 'run started');
+  const metrics = options.metrics;
+  metrics?.runStarted(job.name);
   try {
     const deps = { api, redactor: config.redactor, logger, signal };
     if (job.kind === 'scalar') {
@@ -159,12 +170,17 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   } catch (error) {
     await Promise.allSettled(sinks.map((s) => s.abort()));
     const reason = signal.aborted && signal.reason instanceof RestqError ? signal.reason : error;
+    metrics?.runFailed(job.name, reason instanceof RestqError ? reason.code : 'E_UNKNOWN', clock().getTime() - started.getTime());
     throw reason;
   } finally {
     dispose();
   }
   const finished = clock();
   for (const warning of warnings) logger.warn(warning);
+  if (metrics) {
+    for (const spec of job.outputs) metrics.rowsWritten(job.name, spec.type, progress.rows);
+    metrics.runSucceeded(job.name, finished.getTime() - started.getTime());
+  }
   return {
     runId,
     job: job.name,

@@ -3,6 +3,8 @@ import type { Config, Connection } from '../config/types.js';
 import type { TokenProviderFactory } from '../http/api-clients.js';
 import { createDispatcher } from '../http/dispatcher.js';
 import type { Logger } from '../logger.js';
+import { countingRefresher, countingStore } from '../ops/counting-auth.js';
+import type { Metrics } from '../ops/metrics.js';
 import { createRefreshClient } from './refresh-client.js';
 import { TokenManager } from './token-manager.js';
 import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
@@ -16,6 +18,8 @@ export interface TokenProvidersOptions {
   clock?: () => number;
   /** @default 60000 */
   skewMs?: number;
+  /** Counts token-endpoint calls and refresh-lock waits. @default no metrics */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -29,8 +33,8 @@ export function createTokenManager(connection: Connection, dispatcher: Dispatche
   const refresher = createRefreshClient({ connection, dispatcher: own ?? dispatcher, redactor: options.config.redactor, logger, ...(options.clock ? { clock: options.clock } : {}) });
   return new TokenManager({
     connection,
-    store: options.store,
-    refresher,
+    store: options.metrics ? countingStore(options.store, options.metrics) : options.store,
+    refresher: options.metrics ? countingRefresher(refresher, connection.name, options.metrics) : refresher,
     logger,
     redactor: options.config.redactor,
     ...(options.clock ? { clock: options.clock } : {}),

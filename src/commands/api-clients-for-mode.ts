@@ -7,6 +7,7 @@ import { ApiClients } from '../http/api-clients.js';
 import { httpPolicy } from '../http/http-policy.js';
 import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import { isDistributed, readQueueSettings } from '../queue/queue-settings.js';
 import { createWorkerRedis } from '../queue/redis-connection.js';
 
@@ -21,7 +22,12 @@ export interface ModeClients {
  * in the Redis store and rate budgets in Redis, both shared by every worker; standalone: tokens
  * in `.restq/state.json`, budgets in memory. Retries per the connection's `retry` either way.
  */
-export async function createModeClients(config: Config, logger: Logger, env: Readonly<Record<string, string | undefined>> = process.env): Promise<ModeClients> {
+export async function createModeClients(
+  config: Config,
+  logger: Logger,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  metrics?: Metrics,
+): Promise<ModeClients> {
   const tokenStore = await openTokenStore({ config, logger, env, redisMode: 'blocking' });
   const rateLimited = Object.values(config.connections).some((c) => c.rateLimit);
   // Workers wait through a Redis restart rather than failing runs (blocking client).
@@ -35,8 +41,9 @@ export async function createModeClients(config: Config, logger: Logger, env: Rea
   const clients = new ApiClients({
     config,
     logger,
-    tokens: tokenProviders({ config, store: tokenStore, logger }),
-    wrapTransport: httpPolicy({ logger, redactor: config.redactor, ...(rateLimiters ? { rateLimiters } : {}) }),
+    metrics,
+    tokens: tokenProviders({ config, store: tokenStore, logger, metrics }),
+    wrapTransport: httpPolicy({ logger, redactor: config.redactor, metrics, ...(rateLimiters ? { rateLimiters } : {}) }),
   });
   return {
     clients,

@@ -12,7 +12,9 @@ export function formatBytes(bytes: number): string {
 export function formatProgress(p: RunProgress): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(p.rows / seconds) : 0;
-  return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s · ${formatBytes(p.bytes)} · ${seconds.toFixed(1)}s`;
+  // Bytes are unknown to `enqueue --wait` (the worker reads the pages): left out rather than "0 B".
+  const bytes = p.bytes > 0 ? ` · ${formatBytes(p.bytes)}` : '';
+  return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s${bytes} · ${seconds.toFixed(1)}s`;
 }
 
 const count = (n: number, word: string) => `${number.format(n)} ${word}${n === 1 ? '' : 's'}`;

@@ -12,6 +12,8 @@ export interface StartOptions {
   logger: Logger;
   concurrency: number;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Serve the dashboard from this process (distributed mode only). @default none */
+  dashboard?: { port: number; host: string } | undefined;
   /** Where start-up lines go. @default stderr */
   print?: (line: string) => void;
 }
@@ -30,7 +32,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
     print(`restq start: distributed mode (REDIS_URL is set: ${safeRedisUrl(settings.redisUrl)}, queue "${settings.queue}", prefix "${settings.prefix}")`);
     const sync = await scheduleCommand(config, settings);
     for (const line of formatScheduleSync(sync, settings.queue)) print(line);
-    await runWorkerService({ config, settings, logger, concurrency });
+    await runWorkerService({ config, settings, logger, concurrency, dashboard: options.dashboard });
     return;
   }
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import type { QueueSettings } from '../queue/queue-settings.js';
 import { queueStatus, type StatusReport } from '../queue/queue-status.js';
 import { openRunQueue } from '../queue/run-queue.js';
+import { formatTable } from './table.js';
 
 /** `restq status`: schedules, next and last runs, queue counts. */
 export async function statusCommand(config: Config, settings: QueueSettings): Promise<StatusReport> {
@@ -13,22 +14,41 @@ export async function statusCommand(config: Config, settings: QueueSettings): Pr
   }
 }
 
-/** A human-readable report: one block per job, then the queue counts. */
+type StatusJob = StatusReport['jobs'][number];
+
+/** "2026-11-29T01:45:00.000Z" → "2026-11-29 01:45:00Z": a table column, not a log line. */
+const shortTime = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : null);
+
+function duration(last: NonNullable<StatusJob['lastRun']>): string {
+  const ms = Date.parse(last.finishedAt) - Date.parse(last.startedAt);
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)}s` : '-';
+}
+
+/** Error messages can be long: the table shows their start, `--json` the whole text. */
+const ERROR_WIDTH = 60;
+
+/** A human-readable report: an aligned table, one line per job, then the queue counts. */
 export function formatStatus(report: StatusReport): string {
-  const lines: string[] = [];
-  for (const job of report.jobs) {
-    const schedule = job.schedule ? `"${job.schedule}" (${job.timezone}), next ${job.nextRunAt ?? 'unknown'}` : 'on demand';
-    lines.push(`${job.name}: ${schedule}`);
-    const last = job.lastRun;
-    if (!last) {
-      lines.push('  last run: never');
-      continue;
-    }
-    const seconds = ((Date.parse(last.finishedAt) - Date.parse(last.startedAt)) / 1000).toFixed(2);
-    lines.push(`  last run: ${last.status} at ${last.startedAt} (${seconds}s, ${last.rows} rows) ${last.runId}`);
-    if (last.error) lines.push(`  error: ${last.error}`);
-  }
+  const table = formatTable<StatusJob>(
+    [
+      { header: 'JOB', value: (j) => j.name },
+      { header: 'SCHEDULE', value: (j) => (j.schedule ? `${j.schedule} (${j.timezone})` : 'on demand') },
+      { header: 'NEXT RUN', value: (j) => shortTime(j.nextRunAt) },
+      { header: 'LAST RUN', value: (j) => shortTime(j.lastRun?.startedAt) ?? 'never' },
+      { header: 'RESULT', value: (j) => j.lastRun?.status },
+      { header: 'ROWS', value: (j) => j.lastRun?.rows, align: 'right' },
+      { header: 'TOOK', value: (j) => (j.lastRun ? duration(j.lastRun) : null), align: 'right' },
+      { header: 'RUN ID', value: (j) => j.lastRun?.runId },
+      {
+        header: 'ERROR',
+        value: (j) => {
+          const error = j.lastRun?.error?.replace(/\s+/g, ' ');
+          return error && error.length > ERROR_WIDTH ? `${error.slice(0, ERROR_WIDTH - 1)}…` : error;
+        },
+      },
+    ],
+    report.jobs,
+  );
   const q = report.queue;
-  lines.push(`queue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`);
-  return lines.join('\n');
+  return `${table}\n\nqueue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
 }

@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
 import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../logger.js';
+import { countingTransport } from '../ops/counting-transport.js';
+import type { Metrics } from '../ops/metrics.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
 import { createTransport, type Transport } from './http-client.js';
@@ -21,6 +23,8 @@ export interface ApiClientsOptions {
    * @default httpPolicy with in-process rate limiters; pass httpPolicy({ rateLimiters }) for Redis
    */
   wrapTransport?: (transport: Transport, connection: Connection) => Transport;
+  /** Counts every request sent (retries included) per connection and status. @default no metrics */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -45,8 +49,9 @@ export class ApiClients {
       const dispatcher = createDispatcher(connection, { logger });
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);
+      if (this.#options.metrics) transport = countingTransport(transport, connectionName, this.#options.metrics);
       // One default policy per ApiClients, so its in-process rate budgets are shared by all runs.
-      const wrap = this.#options.wrapTransport ?? (this.#defaultPolicy ??= httpPolicy({ logger, redactor: config.redactor }));
+      const wrap = this.#options.wrapTransport ?? (this.#defaultPolicy ??= httpPolicy({ logger, redactor: config.redactor, metrics: this.#options.metrics }));
       transport = wrap(transport, connection);
       const client = new ApiClient({ connection, transport, tokens, redactor: config.redactor, logger: logger.child({ connection: connectionName }) });
       entry = { client, dispatcher, tokens };

@@ -1,10 +1,11 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Transport } from './http-client.js';
 import { withRateLimit } from './rate-limit.js';
 import { MemoryRateLimiters, type RateLimiters } from './rate-limiter.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { withRetry, type RetryInfo, type RetryOptions } from './retry.js';
 
 export interface HttpPolicyOptions {
   logger: Logger;
@@ -14,6 +15,8 @@ export interface HttpPolicyOptions {
   /** Injected for tests. */
   sleep?: RetryOptions['sleep'];
   random?: RetryOptions['random'];
+  /** Counts retries per connection and reason (status or error code). @default no metrics */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -27,6 +30,8 @@ export function httpPolicy(options: HttpPolicyOptions): (transport: Transport, c
     const logger = options.logger.child({ connection: connection.name });
     const limiter = limiters.forConnection(connection);
     const limited = limiter ? withRateLimit(transport, limiter, { logger, redactor: options.redactor }) : transport;
-    return withRetry(limited, { ...connection.retry, logger, redactor: options.redactor, sleep: options.sleep, random: options.random });
+    const metrics = options.metrics;
+    const onRetry = metrics ? (info: RetryInfo) => metrics.retry(connection.name, String(info.status ?? info.code ?? 'error')) : undefined;
+    return withRetry(limited, { ...connection.retry, logger, redactor: options.redactor, sleep: options.sleep, random: options.random, onRetry });
   };
 }

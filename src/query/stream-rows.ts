@@ -23,6 +23,12 @@ export interface StreamRowsOptions {
 }
 
 const EXCERPT_BYTES = 200;
+/**
+ * A body whose Content-Length is at most this is read whole and parsed with JSON.parse, ~2.5×
+ * faster than the stream parser (README "Benchmarks"); a larger or chunked body is streamed, so
+ * its rows flow while it downloads and memory stays bounded however large the page.
+ */
+export const WHOLE_BODY_BYTES = 4 * 1024 * 1024;
 /** Long strings are gathered in a byte buffer rather than by repeated concatenation. */
 const STRING_BUFFER_BYTES = 64 * 1024;
 
@@ -43,6 +49,24 @@ export function streamPlan(rows: string, valuePaths: readonly string[]): { rowKe
   if (!rowKeys || rowKeys.some((k) => /[.*]/.test(k))) return undefined;
   if (valuePaths.some((p) => simpleKeyPath(p) === undefined)) return undefined;
   return { rowKeys };
+}
+
+/** The value at a key path, or undefined. */
+function at(json: unknown, keys: readonly string[]): unknown {
+  let current = json;
+  for (const key of keys) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** What the stream parser's `$.a.b.*` selector gives: the items of an array or the values of an object. */
+function itemsAt(json: unknown, keys: readonly string[]): unknown[] {
+  const found = at(json, keys);
+  if (Array.isArray(found)) return found;
+  if (found !== null && typeof found === 'object') return Object.values(found);
+  return [];
 }
 
 function sameKeys(a: readonly (string | number | undefined)[], b: readonly string[]): boolean {
@@ -93,8 +117,33 @@ export async function* streamRows(
   let head = '';
   const fail = (error: unknown): HttpError => notJsonError({ request, response, redactor: options.redactor, bytes, head, cause: error });
 
+  const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    const length = Number(response.headers['content-length']);
+    if (length >= 0 && length <= WHOLE_BODY_BYTES) {
+      // A small body of known size (the usual page): read it whole, parse it at once.
+      const buffered: Buffer[] = [];
+      for (let step = await body.next(); !step.done; step = await body.next()) {
+        buffered.push(step.value);
+        bytes += step.value.length;
+        if (head.length < EXCERPT_BYTES) head += step.value.subarray(0, EXCERPT_BYTES).toString('utf8');
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.concat(buffered, bytes).toString('utf8'));
+      } catch (error) {
+        throw fail(error);
+      }
+      for (const v of valueKeys) {
+        const value = at(json, v.keys);
+        if (value !== undefined) values.set(v.expr, value);
+      }
+      const rows = itemsAt(json, rowKeys);
+      yield { rows, bytes };
+      return { rowCount: rows.length, bytes, values };
+    }
+    for (let step = await body.next(); !step.done; step = await body.next()) {
+      const chunk = step.value;
       bytes += chunk.length;
       unreported += chunk.length;
       if (head.length < EXCERPT_BYTES) head += chunk.subarray(0, EXCERPT_BYTES).toString('utf8');

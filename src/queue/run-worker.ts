@@ -1,9 +1,10 @@
-import { UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { workerRedisOptions } from './redis-connection.js';
 import type { QueueSettings } from './queue-settings.js';
@@ -27,6 +28,10 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /** Minimum time between two progress updates of one run. @default 500 */
   progressIntervalMs?: number;
+  /** Counts runs, rows and durations. @default no metrics */
+  metrics?: Metrics | undefined;
+  /** OpenTelemetry for BullMQ (see ops/telemetry.ts). @default none */
+  telemetry?: Telemetry | undefined;
   /** Only for tests that need a quiet stdout. @default process.stdout */
   stdout?: NodeJS.WritableStream;
 }
@@ -62,6 +67,7 @@ export class RunWorker {
       removeOnComplete: { count: settings.keepCompleted.count, age: settings.keepCompleted.ageSeconds },
       removeOnFail: { count: settings.keepFailed.count, age: settings.keepFailed.ageSeconds },
       autorun: false,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
     this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
@@ -114,13 +120,20 @@ export class RunWorker {
     let lastProgress = 0;
     let rows = 0;
     const interval = this.#options.progressIntervalMs ?? 500;
+    let sent: RunJobProgress | undefined;
+    const sendProgress = (progress: RunJobProgress) => {
+      sent = progress;
+      return job.updateProgress(progress).catch(() => undefined);
+    };
     try {
-      const lastSuccessAt = await this.#records.lastSuccessAt(request.job);
+      // A Redis round trip per run saved when the job's templates do not use {{lastSuccessAt}}.
+      const lastSuccessAt = this.#usesLastSuccessAt(request.job) ? await this.#records.lastSuccessAt(request.job) : '';
       const result = await runJob({
         config,
         job: request.job,
         params: request.params,
         clients: this.#options.clients,
+        metrics: this.#options.metrics,
         logger,
         runId,
         lastSuccessAt,
@@ -131,10 +144,11 @@ export class RunWorker {
           const now = Date.now();
           if (now - lastProgress < interval) return;
           lastProgress = now;
-          void job.updateProgress({ pages: progress.pages, rows: progress.rows } satisfies RunJobProgress).catch(() => undefined);
+          void sendProgress({ pages: progress.pages, rows: progress.rows });
         },
       });
-      await job.updateProgress({ pages: result.pages, rows: result.rows } satisfies RunJobProgress).catch(() => undefined);
+      // The final figures, unless the last update already said them (a small run sends one).
+      if (sent?.pages !== result.pages || sent.rows !== result.rows) await sendProgress({ pages: result.pages, rows: result.rows });
       await this.#record(request.job, runId, 'completed', new Date(result.startedAt), result.rows, attempt, null);
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;
@@ -153,6 +167,18 @@ export class RunWorker {
       if (permanent) throw new UnrecoverableError(message);
       throw new Error(message);
     }
+  }
+
+  readonly #lastSuccessUse = new Map<string, boolean>();
+
+  #usesLastSuccessAt(jobName: string): boolean {
+    let uses = this.#lastSuccessUse.get(jobName);
+    if (uses === undefined) {
+      const job = this.#options.config.jobs[jobName];
+      uses = job === undefined || JSON.stringify(job.kind === 'grid' ? job.grid : job.scalar).includes('lastSuccessAt');
+      this.#lastSuccessUse.set(jobName, uses);
+    }
+    return uses;
   }
 
   async #record(job: string, runId: string, status: RunRecord['status'], started: Date, rows: number, attempt: number, error: string | null): Promise<void> {

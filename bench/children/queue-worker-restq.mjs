@@ -1,0 +1,34 @@
+// The queue bench's restq side: the worker `restq worker` runs (RunWorker: runJob per queued run,
+// run records for `restq status`, progress), on the built code. argv: redisUrl prefix queue concurrency configDir
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createModeClients } from '../../dist/commands/api-clients-for-mode.js';
+import { loadConfig } from '../../dist/config/load-config.js';
+import { readQueueSettings } from '../../dist/queue/queue-settings.js';
+import { createWorkerRedis } from '../../dist/queue/redis-connection.js';
+import { RunWorker } from '../../dist/queue/run-worker.js';
+
+const [redisUrl, prefix, queue, concurrency, dir] = process.argv.slice(2);
+const env = { REDIS_URL: redisUrl, RESTQ_PREFIX: prefix, RESTQ_QUEUE: queue };
+const config = loadConfig({ dir, env: {} });
+const settings = readQueueSettings(env);
+const logger = pino({ level: 'warn' });
+const redis = createWorkerRedis(settings, logger);
+const mode = await createModeClients(config, logger, env);
+// The scalar job prints its value on stdout: discard it, the bench measures the queue.
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency: Number(concurrency), stdout: discard });
+let done = 0;
+worker.worker.on('completed', () => {
+  done++;
+});
+const report = setInterval(() => process.send?.({ done }), 50);
+await worker.start();
+process.send?.({ ready: true });
+process.on('SIGTERM', async () => {
+  clearInterval(report);
+  await worker.close(1000);
+  await mode.close();
+  redis.disconnect();
+  process.exit(0);
+});

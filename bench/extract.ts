@@ -1,0 +1,129 @@
+// extract: N rows in pages to CSV. restq's runJob against a baseline with no framework (undici
+// request + JSON.parse + csv-stringify), on the same loopback server, alternately, best of K.
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { pino } from 'pino';
+import { Agent, request } from 'undici';
+import { loadConfig } from '../src/config/load-config.js';
+import { ApiClients } from '../src/http/api-clients.js';
+import { runJob } from '../src/runner.js';
+import { startChild, stopChild } from './lib/child.js';
+import { columnsYaml, writeProject } from './lib/config-dir.js';
+import { timed, type BenchReport } from './lib/report.js';
+
+export interface ExtractOptions {
+  rows: number;
+  perPage: number;
+  /** Timed rounds of each side; the best counts. */
+  rounds: number;
+}
+
+export const EXTRACT_FULL: ExtractOptions = { rows: 1_000_000, perPage: 10_000, rounds: 3 };
+export const EXTRACT_ONE_PAGE: ExtractOptions = { rows: 200_000, perPage: 200_000, rounds: 2 };
+export const EXTRACT_QUICK: ExtractOptions = { rows: 3_000, perPage: 500, rounds: 1 };
+
+interface BenchRow {
+  id: number;
+  name: string;
+  email: string;
+  status: string;
+  amount: { total: number; currency: string };
+  created_at: string;
+  note: string;
+}
+
+/** The minimal hand-written extract restq is compared with. */
+export async function baselineExtract(baseUrl: string, token: string, file: string): Promise<number> {
+  const agent = new Agent();
+  const csv = stringify({ record_delimiter: 'windows', eof: true });
+  const done = pipeline(csv, createWriteStream(file));
+  csv.write(['id', 'name', 'email', 'status', 'total', 'currency', 'created_at', 'note']);
+  let rows = 0;
+  let url: URL | undefined = new URL('/rows?page=1', baseUrl);
+  try {
+    while (url) {
+      const response = await request(url, { dispatcher: agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+      if (response.statusCode !== 200) throw new Error(`baseline: ${url} answered ${response.statusCode}`);
+      const body = JSON.parse(await response.body.text()) as { data: BenchRow[]; links: { next: string | null } };
+      for (const r of body.data) {
+        rows++;
+        if (!csv.write([r.id, r.name, r.email, r.status, r.amount.total, r.amount.currency, r.created_at, r.note])) await once(csv, 'drain');
+      }
+      url = body.links.next ? new URL(body.links.next, url) : undefined;
+    }
+    csv.end();
+    await done;
+  } finally {
+    await agent.close();
+  }
+  return rows;
+}
+
+export async function runExtractBench(options: ExtractOptions): Promise<BenchReport> {
+  const { child, first } = await startChild<{ url: string }>('rows-server', [String(options.rows), String(options.perPage)]);
+  const token = 'bench-token-not-secret';
+  const outDir = writeProject(
+    `connections:\n  bench:\n    baseUrl: ${first.url}\n    accessToken: ${token}\n`,
+    {
+      extract: [
+        'connection: bench',
+        'grid:',
+        '  path: /rows',
+        '  query: { page: 1 }',
+        '  rows: $.data[*]',
+        '  columns:',
+        columnsYaml('    '),
+        '  paginate: { nextUrl: $.links.next, maxPages: 100000 }',
+        'output:',
+        '  - csv: out/restq.csv',
+        'timeout: 1h',
+      ].join('\n'),
+    },
+  );
+  const config = loadConfig({ dir: outDir, env: {} });
+  const logger = pino({ level: 'warn' });
+  const restqFile = path.join(outDir, 'out', 'restq.csv');
+  const baselineFile = path.join(outDir, 'baseline.csv');
+  let bestRestq = Infinity;
+  let bestBaseline = Infinity;
+  let restqRows = 0;
+  let baselineRows = 0;
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      const base = await timed(() => baselineExtract(first.url, token, baselineFile));
+      baselineRows = base.value;
+      bestBaseline = Math.min(bestBaseline, base.ms);
+      const clients = new ApiClients({ config, logger });
+      try {
+        const run = await timed(() => runJob({ config, job: 'extract', clients, logger }));
+        restqRows = run.value.rows;
+        bestRestq = Math.min(bestRestq, run.ms);
+      } finally {
+        await clients.close();
+      }
+    }
+    const [restqSize, baselineSize] = await Promise.all([stat(restqFile), stat(baselineFile)]);
+    const notes: string[] = [];
+    if (restqRows !== options.rows || baselineRows !== options.rows) notes.push(`row counts differ from ${options.rows}: restq ${restqRows}, baseline ${baselineRows}`);
+    if (restqSize.size !== baselineSize.size) notes.push(`CSV sizes differ: restq ${restqSize.size} bytes, baseline ${baselineSize.size} bytes`);
+    const restqRate = (restqRows / bestRestq) * 1000;
+    const baselineRate = (baselineRows / bestBaseline) * 1000;
+    return {
+      name: 'extract',
+      setup: `${options.rows.toLocaleString('en-US')} rows, ${options.perPage.toLocaleString('en-US')} per page, to CSV (best of ${options.rounds})`,
+      lines: [
+        { metric: 'throughput', restq: restqRate, baseline: baselineRate, unit: 'rows/s', better: 'higher', target: '≥ 0.9×', met: restqRate / baselineRate >= 0.9 },
+        { metric: 'wall time', restq: bestRestq / 1000, baseline: bestBaseline / 1000, unit: 's', better: 'lower' },
+      ],
+      notes,
+      checks: { restqRows, baselineRows, restqBytes: restqSize.size, baselineBytes: baselineSize.size },
+    };
+  } finally {
+    await stopChild(child);
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,39 @@
+import type { TokenRefresher } from '../auth/refresh-client.js';
+import type { TokenStore } from '../auth/token-store.js';
+import { isRestqError } from '../errors/restq-error.js';
+import type { Metrics } from './metrics.js';
+
+/** Counts each call to a connection's token endpoint by result (ok, invalid_grant, error). */
+export function countingRefresher(refresher: TokenRefresher, connection: string, metrics: Metrics): TokenRefresher {
+  return async (refreshToken, signal) => {
+    try {
+      const grant = await refresher(refreshToken, signal);
+      metrics.tokenRefresh(connection, 'ok');
+      return grant;
+    } catch (error) {
+      metrics.tokenRefresh(connection, isRestqError(error) && error.code === 'E_INVALID_GRANT' ? 'invalid_grant' : 'error');
+      throw error;
+    }
+  };
+}
+
+/**
+ * Counts the times this process waited for another holder of a connection's refresh lock: the
+ * store then returns the holder's state without running our update.
+ */
+export function countingStore(store: TokenStore, metrics: Metrics, clock: () => number = performance.now.bind(performance)): TokenStore {
+  return {
+    read: (connection) => store.read(connection),
+    close: () => store.close(),
+    update: async (connection, update) => {
+      const started = clock();
+      let ran = false;
+      const state = await store.update(connection, (current, ctx) => {
+        ran = true;
+        return update(current, ctx);
+      });
+      if (!ran) metrics.lockWait(connection, clock() - started);
+      return state;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { AggregatorRegistry } from 'prom-client';
+import { RestqError } from '../errors/restq-error.js';
+import type { Logger } from '../logger.js';
+import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from './heartbeat.js';
+import { Metrics } from './metrics.js';
+
+export interface DashboardAuth {
+  user: string;
+  password: string;
+}
+
+export interface DashboardOptions {
+  /** The restq BullMQ queue. */
+  queue: Queue;
+  /** For /healthz and the workers' heartbeats and metrics (a client that fails fast). */
+  redis: Redis;
+  prefix: string;
+  queueName: string;
+  /** This process's metrics (the dashboard inside `start`); queue counts are added to it. @default a fresh Metrics */
+  metrics?: Metrics | undefined;
+  /** Heartbeat id of a worker in this same process: its published snapshot is skipped (already in `metrics`). */
+  selfWorkerId?: string | undefined;
+  /** Basic auth for the UI and /metrics (/healthz stays open: it reveals nothing). */
+  auth?: DashboardAuth | undefined;
+  /** Live workers /healthz requires; 0 checks Redis only. @default 1 */
+  minWorkers?: number;
+  logger?: Logger | undefined;
+}
+
+export interface Health {
+  ok: boolean;
+  redis: 'ok' | string;
+  workers: number;
+  minWorkers: number;
+}
+
+const HEALTH_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Redis answers PING and at least `minWorkers` workers have a live heartbeat. */
+export async function checkHealth(redis: Redis, prefix: string, queueName: string, minWorkers: number): Promise<Health> {
+  try {
+    await withTimeout(redis.ping(), HEALTH_TIMEOUT_MS, 'Redis');
+    const workers = (await withTimeout(liveWorkers(redis, prefix, queueName), HEALTH_TIMEOUT_MS, 'Redis')).length;
+    return { ok: workers >= minWorkers, redis: 'ok', workers, minWorkers };
+  } catch (error) {
+    return { ok: false, redis: (error as Error).message, workers: 0, minWorkers };
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Credentials from RESTQ_DASHBOARD_USER / RESTQ_DASHBOARD_PASSWORD; both or neither. */
+export function dashboardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): DashboardAuth | undefined {
+  const user = env['RESTQ_DASHBOARD_USER'];
+  const password = env['RESTQ_DASHBOARD_PASSWORD'];
+  if (!user && !password) return undefined;
+  if (!user || !password) {
+    throw new RestqError('E_USAGE', 'set both RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD for dashboard Basic auth, or neither', { permanent: true });
+  }
+  return { user, password };
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Constant-time Basic auth check (comparing digests, so lengths leak nothing either). */
+function basicAuth(auth: DashboardAuth) {
+  const expected = digest(`${auth.user}:${auth.password}`);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
+    const given = match ? digest(Buffer.from(match[1]!, 'base64').toString('utf8')) : undefined;
+    if (given && timingSafeEqual(given, expected)) return next();
+    res.set('WWW-Authenticate', 'Basic realm="restq", charset="UTF-8"').status(401).type('text/plain').send('authentication required\n');
+  };
+}
+
+/**
+ * The dashboard's Express app: Bull Board at `/`, Prometheus metrics at `/metrics` (this
+ * process's metrics plus every live worker's published snapshot, summed) and `/healthz`.
+ */
+export function createDashboardApp(options: DashboardOptions): Express {
+  const { queue, redis, prefix, queueName } = options;
+  const metrics = options.metrics ?? new Metrics();
+  metrics.trackQueue(queue);
+  const minWorkers = options.minWorkers ?? 1;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', async (_req, res) => {
+    const health = await checkHealth(redis, prefix, queueName, minWorkers);
+    res.status(health.ok ? 200 : 503).json(health);
+  });
+
+  if (options.auth) app.use(basicAuth(options.auth));
+
+  app.get('/metrics', async (_req, res) => {
+    const own = await metrics.registry.getMetricsAsJSON();
+    let workers: object[] = [];
+    try {
+      const selfKey = options.selfWorkerId;
+      workers = (await withTimeout(readByPrefix(redis, metricsKeyPrefix(prefix, queueName)), HEALTH_TIMEOUT_MS, 'Redis'))
+        .map((text) => JSON.parse(text) as MetricsSnapshot)
+        .filter((snapshot) => snapshot.worker !== selfKey)
+        .map((snapshot) => snapshot.metrics);
+    } catch (error) {
+      options.logger?.warn({ err: error }, 'cannot read worker metrics from Redis; serving this process only');
+    }
+    const merged = AggregatorRegistry.aggregate([own, ...workers]);
+    res.type(merged.contentType).send(await merged.metrics());
+  });
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/');
+  createBullBoard({
+    queues: [new BullMQAdapter(queue, { readOnlyMode: false })],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'restq' } },
+  });
+  app.use('/', board.getRouter());
+  return app;
+}
+
+export interface ListenOptions {
+  /** @default 3000 */
+  port?: number;
+  /** @default "127.0.0.1" */
+  host?: string;
+}
+
+export interface RunningDashboard {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Listens; refuses a non-loopback host without Basic auth (the board can delete and retry jobs). */
+export async function listenDashboard(app: Express, auth: DashboardAuth | undefined, options: ListenOptions = {}): Promise<RunningDashboard> {
+  const host = options.host ?? '127.0.0.1';
+  if (!auth && !isLoopbackHost(host)) {
+    throw new RestqError(
+      'E_USAGE',
+      `refusing to serve the dashboard on ${host} without authentication: set RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD, or use --host 127.0.0.1`,
+      { permanent: true },
+    );
+  }
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? 3000, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const { port, address, family } = server.address() as AddressInfo;
+  const shown = family === 'IPv6' ? `[${address}]` : address;
+  return {
+    url: `http://${shown}:${port}`,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

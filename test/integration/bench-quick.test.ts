@@ -1,0 +1,46 @@
+// The benchmarks in quick mode (tiny sizes), so the scripts cannot rot; `npm run bench` runs the full sizes.
+import { describe, expect, inject, it } from 'vitest';
+import { BIG_PAGE_QUICK, runBigPageBench } from '../../bench/big-page.js';
+import { EXTRACT_QUICK, runExtractBench } from '../../bench/extract.js';
+import { formatReport } from '../../bench/lib/report.js';
+
+describe('benchmarks, quick mode', () => {
+  it('extract: restq and the baseline write every row, the same CSV bytes, and the report has both figures', async () => {
+    const report = await runExtractBench(EXTRACT_QUICK);
+    expect(report.checks).toMatchObject({ restqRows: EXTRACT_QUICK.rows, baselineRows: EXTRACT_QUICK.rows });
+    expect(report.checks!['restqBytes']).toBe(report.checks!['baselineBytes']);
+    expect(report.notes).toEqual([]);
+    const text = formatReport(report);
+    expect(text).toMatch(/^## extract: 3,000 rows, 500 per page/);
+    expect(text).toMatch(/throughput\s+[\d,]+ rows\/s\s+[\d,]+ rows\/s\s+[\d.]+×\s+≥ 0\.9×/);
+  });
+
+  it('big page: a child process streams one page to CSV and reports its peak RSS over a tiny page', async () => {
+    const report = await runBigPageBench(BIG_PAGE_QUICK);
+    expect(report.checks!['rows']).toBe(report.checks!['expectedRows']);
+    expect(report.checks!['expectedRows']).toBeGreaterThan(10_000);
+    expect(report.lines.map((l) => l.metric)).toEqual(['peak RSS', 'RSS growth over tiny page', 'peak RSS, --max-semi-space-size=4', 'RSS growth, --max-semi-space-size=4']);
+    expect(report.lines[0]!.restq).toBeGreaterThan(report.lines[0]!.baseline * 0.5);
+  });
+});
+
+describe('benchmarks that need Redis, quick mode', () => {
+  it('refresh: worker processes share one token, never reuse a rotated refresh token, and every run succeeds', async () => {
+    const { REFRESH_QUICK, runRefreshBench } = await import('../../bench/refresh.js');
+    const report = await runRefreshBench({ redisUrl: inject('redisUrl'), ...REFRESH_QUICK });
+    expect(report.checks!['invalidGrants']).toBe(0);
+    expect(report.checks!['failed']).toBe(0);
+    expect(report.checks!['runs']).toBeGreaterThan(0);
+    // Generous bound for a loaded CI machine; the full bench reports the real figure.
+    expect(report.checks!['calls']).toBeLessThanOrEqual(Math.ceil(report.checks!['ideal']!) + 2);
+    expect(formatReport(report)).toMatch(/refresh calls per expiry\s+[\d.]+\s+1\s+[\d.]+×\s+≤ 1\.02/);
+  }, 60_000);
+
+  it('queue: restq workers and bare BullMQ workers both complete every run', async () => {
+    const { QUEUE_QUICK, runQueueBench } = await import('../../bench/queue.js');
+    const report = await runQueueBench({ redisUrl: inject('redisUrl'), ...QUEUE_QUICK });
+    expect(report.checks!['restq']).toBeGreaterThan(0);
+    expect(report.checks!['bare']).toBeGreaterThan(0);
+    expect(formatReport(report)).toMatch(/throughput\s+[\d,.]+ runs\/s\s+[\d,.]+ runs\/s/);
+  }, 90_000);
+});

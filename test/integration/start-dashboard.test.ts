@@ -1,0 +1,76 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
+import { sampleValue } from '../../src/ops/metrics.js';
+import { createProject, deletePrefix, testSettings, until, type Project } from '../helpers/queue-fixture.js';
+import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
+
+const redisUrl = inject('redisUrl');
+
+describe('restq start --dashboard (one process: schedules, worker, dashboard)', () => {
+  let api: SampleApi;
+  let project: Project;
+  let admin: Redis;
+  const settings = testSettings(redisUrl);
+  const processes: RestqProcess[] = [];
+
+  beforeAll(async () => {
+    api = await startSampleApi();
+    project = createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: demo-static-token\n`, {
+      orders: 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 1000 }\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n',
+    });
+    admin = new Redis(redisUrl);
+  });
+
+  afterAll(async () => {
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await deletePrefix(admin, settings.prefix);
+    admin.disconnect();
+    await api.close();
+    project.cleanup();
+  });
+
+  it('serves /healthz with its own heartbeat and /metrics with the counters of the runs it worked', async () => {
+    const start = spawnRestq(['start', '--dashboard', '--dashboard-port', '0'], settings.env, project.dir);
+    processes.push(start);
+    await start.waitForStderr(/dashboard served by this worker/);
+    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(start.stderr())![1]!;
+
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, redis: 'ok', workers: 1 });
+
+    const queue = new Queue(settings.queue, { connection: { url: redisUrl }, prefix: settings.prefix });
+    try {
+      const job = await queue.add('orders', { job: 'orders', params: {} });
+      await until(async () => (await queue.getJobState(job.id!)) === 'completed', 'the run to complete');
+    } finally {
+      await queue.close();
+    }
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(sampleValue(text, 'restq_runs_started_total', { job: 'orders' })).toBe(1);
+    expect(sampleValue(text, 'restq_runs_succeeded_total', { job: 'orders' })).toBe(1);
+    expect(sampleValue(text, 'restq_rows_written_total', { job: 'orders', sink: 'csv' })).toBe(137);
+    expect(sampleValue(text, 'restq_http_requests_total', { connection: 'demo', status: '200' })).toBe(1);
+    expect(sampleValue(text, 'restq_queue_jobs', { state: 'completed' })).toBe(1);
+
+    start.child.kill('SIGTERM');
+    expect(await start.exited).toBe(0);
+    // A clean shutdown removes the heartbeat: the worker is gone, not dead.
+    expect(await admin.exists(`${settings.prefix}:${settings.queue}:workers:${await heartbeatIdOf(start)}`)).toBe(0);
+  });
+
+  it('refuses --dashboard without REDIS_URL (exit 2)', async () => {
+    const p = spawnRestq(['start', '--dashboard'], { REDIS_URL: '' }, project.dir);
+    processes.push(p);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain('--dashboard needs REDIS_URL');
+  });
+});
+
+/** The heartbeat id is "<hostname>:<pid>" of the process. */
+async function heartbeatIdOf(p: RestqProcess): Promise<string> {
+  const { hostname } = await import('node:os');
+  return `${hostname()}:${p.child.pid}`;
+}
