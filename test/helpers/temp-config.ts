@@ -34,11 +34,3 @@ export function memoryLogger(config?: Config): { logger: Logger; lines: string[]
   return { logger: createLogger({ level: 'debug', destination, redactor: config?.redactor, pretty: false }), lines };
 }
 
-/** Polls `condition` until it holds or the deadline passes (no fixed sleeps). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -13,7 +13,7 @@ import { ApiClients } from '../../src/http/api-clients.js';
 import { createLogger } from '../../src/logger.js';
 import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/ops/dashboard.js';
 import { runJob } from '../../src/runner.js';
-import { pollUntil as waitFor } from '../helpers/poll-until.js';
+import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
 const silent = createLogger({ level: 'silent', pretty: false });

@@ -15,7 +15,7 @@ import { Heartbeat } from '../../src/ops/heartbeat.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';
 import { startOwnRedis } from '../helpers/own-redis.js';
-import { pollUntil as waitFor } from '../helpers/poll-until.js';
+import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
 const silent = createLogger({ level: 'silent', pretty: false });

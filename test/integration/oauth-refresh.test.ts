@@ -14,7 +14,8 @@ import { ApiClients } from '../../src/http/api-clients.js';
 import { createDispatcher } from '../../src/http/dispatcher.js';
 import type { RestqError } from '../../src/errors/restq-error.js';
 import { startSampleApi, type SampleApi, type SampleApiOptions } from '../../src/demo/sample-api.js';
-import { memoryLogger, tempConfig, waitFor, type TempConfig } from '../helpers/temp-config.js';
+import { memoryLogger, tempConfig, type TempConfig } from '../helpers/temp-config.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
 // `npm test` builds first, so the compiled CLI is current and starts 3x faster than tsx.
@@ -116,14 +117,17 @@ describe('OAuth2 refresh against a rotating token server', () => {
   });
 
   it('restq run in two processes: the second refreshes with the token the first rotated', async () => {
-    const server = await api({ tokenLifetimeMs: 300 });
+    // Long enough that a loaded machine never sees the first process's token expire in use
+    // (the skew is 20% of it), short enough to wait out before the second process.
+    const lifetime = 1500;
+    const server = await api({ tokenLifetimeMs: lifetime });
     const temp = setup(server);
     mkdirSync(path.join(temp.dir, 'jobs'));
     writeFileSync(path.join(temp.dir, 'jobs', 'count.yaml'), 'connection: api\nscalar:\n  path: /v1/orders/count\n  value: $.count\noutput:\n  - stdout: {}\n');
     let lastIssue = 0;
     for (const expected of [1, 2]) {
-      // The second process starts after the first one's token expired (300 ms; tsx alone takes longer).
-      await waitFor(() => server.stats.tokensIssued === 0 || Date.now() > lastIssue + 300);
+      // The second process starts after the first one's token expired.
+      await waitFor(() => server.stats.tokensIssued === 0 || Date.now() > lastIssue + lifetime, 5_000);
       const out = await run(TSX, [CLI, '--config', temp.dir, '--log-level', 'silent', 'run', 'count']);
       expect(out.stdout.trim()).toBe('137');
       expect(server.stats.tokensIssued).toBe(expected);

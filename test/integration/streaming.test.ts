@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClients } from '../../src/http/api-clients.js';
 import { runJob } from '../../src/runner.js';
-import { startTestServer, waitFor, type TestServer } from '../helpers/http-test-server.js';
+import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
 
 const run = promisify(execFile);

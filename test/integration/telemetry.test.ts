@@ -5,7 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { startTelemetry } from '../../src/ops/telemetry.js';
-import { pollUntil as waitFor } from '../helpers/poll-until.js';
+import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
 

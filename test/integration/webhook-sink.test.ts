@@ -8,7 +8,8 @@ import { RestqError } from '../../src/errors/restq-error.js';
 import { ApiClients } from '../../src/http/api-clients.js';
 import { runJob } from '../../src/runner.js';
 import { WebhookSink } from '../../src/sinks/webhook-sink.js';
-import { readRequestBody, sendJson, startTestServer, waitFor, type TestServer } from '../helpers/http-test-server.js';
+import { readRequestBody, sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
 
 const SECRET = 'whsec-0123456789-do-not-log';
