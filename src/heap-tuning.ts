@@ -10,11 +10,12 @@ import v8 from 'node:v8';
 export const HEAP_GROWING_PERCENT = 50;
 
 /**
- * Applies HEAP_GROWING_PERCENT to this process, unless the user chose a value already
- * (`NODE_OPTIONS=--heap-growing-percent=…` or a node flag). Called by the CLI, which runs jobs.
+ * Applies HEAP_GROWING_PERCENT to this process, unless it was started with its own value
+ * (`node --heap-growing-percent=…`; Node does not accept the flag in NODE_OPTIONS). Called by
+ * the CLI, which runs jobs.
  */
-export function tuneHeapForJobs(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): boolean {
-  if ([...execArgv, nodeOptions].some((arg) => /heap[-_]growing[-_]percent/.test(arg))) return false;
+export function tuneHeapForJobs(execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.some((arg) => /heap[-_]growing[-_]percent/.test(arg))) return false;
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }
