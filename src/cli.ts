@@ -18,6 +18,7 @@ import { loadConfig } from './config/load-config.js';
 import type { Config, ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
 import { isRestqError } from './errors/restq-error.js';
+import { tuneHeapForJobs } from './heap-tuning.js';
 import { ApiClients } from './http/api-clients.js';
 import { httpPolicy } from './http/http-policy.js';
 import { RedisRateLimiters } from './http/redis-rate-limiter.js';
@@ -322,5 +323,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+tuneHeapForJobs();
 const code = await main(process.argv);
 process.exitCode = code;

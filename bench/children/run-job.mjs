@@ -2,10 +2,13 @@
 // loader inflating the RSS) and reports its peak RSS. argv: configDir job
 import { pino } from 'pino';
 import { loadConfig } from '../../dist/config/load-config.js';
+import { tuneHeapForJobs } from '../../dist/heap-tuning.js';
 import { ApiClients } from '../../dist/http/api-clients.js';
 import { runJob } from '../../dist/runner.js';
 
 const [dir, job] = process.argv.slice(2);
+// As the restq CLI does before it runs jobs.
+tuneHeapForJobs();
 const config = loadConfig({ dir, env: {} });
 const logger = pino({ level: 'warn' });
 const clients = new ApiClients({ config, logger });

@@ -1,7 +1,7 @@
-import { JSONParser } from '@streamparser/json';
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
 import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
+import { JsonRowSplitter } from './json-row-splitter.js';
 import { simpleArrayPath } from './jsonpath.js';
 import { notJsonError } from './read-json.js';
 
@@ -29,8 +29,6 @@ const EXCERPT_BYTES = 200;
  * its rows flow while it downloads and memory stays bounded however large the page.
  */
 export const WHOLE_BODY_BYTES = 4 * 1024 * 1024;
-/** Long strings are gathered in a byte buffer rather than by repeated concatenation. */
-const STRING_BUFFER_BYTES = 64 * 1024;
 
 /** `$.links.next` / `$['meta'].cursor` → ["links", "next"]; undefined for anything else. */
 export function simpleKeyPath(expr: string): string[] | undefined {
@@ -41,13 +39,18 @@ export function simpleKeyPath(expr: string): string[] | undefined {
 
 /**
  * The streaming plan for a `rows` expression and the pagination paths, or undefined when the
- * body has to be parsed whole (rows or a pagination value is not a plain key path, or a key
- * contains "." or "*", which the stream parser's selectors cannot express).
+ * body has to be parsed whole (rows or a pagination value is not a plain key path, a key
+ * contains "." or "*", or a pagination value lies inside the rows or contains them).
  */
 export function streamPlan(rows: string, valuePaths: readonly string[]): { rowKeys: string[] } | undefined {
   const rowKeys = simpleArrayPath(rows);
   if (!rowKeys || rowKeys.some((k) => /[.*]/.test(k))) return undefined;
-  if (valuePaths.some((p) => simpleKeyPath(p) === undefined)) return undefined;
+  for (const path of valuePaths) {
+    const keys = simpleKeyPath(path);
+    if (keys === undefined) return undefined;
+    const shorter = Math.min(keys.length, rowKeys.length);
+    if (keys.slice(0, shorter).every((k, i) => k === rowKeys[i])) return undefined;
+  }
   return { rowKeys };
 }
 
@@ -69,16 +72,13 @@ function itemsAt(json: unknown, keys: readonly string[]): unknown[] {
   return [];
 }
 
-function sameKeys(a: readonly (string | number | undefined)[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((k, i) => String(k) === b[i]);
-}
-
 /**
  * Parses a JSON body as it arrives and yields the rows each network chunk completed, so a
- * 1 GB page never sits in memory: each emitted row is dropped from the parser's tree
- * (`keepStack: false`), and the next network chunk is read only after the sinks took the rows
- * (the generator is pulled by the runner). Returns the page's row count, size and the values
- * of `valuePaths` (the next URL or cursor), which may come before or after the rows.
+ * 1 GB page never sits in memory: the row array is cut at item boundaries and complete items
+ * are parsed in batches (JsonRowSplitter), and the next network chunk is read only after the
+ * sinks took the rows (the generator is pulled by the runner). Returns the page's row count,
+ * size and the values of `valuePaths` (the next URL or cursor), which may come before or after
+ * the rows.
  */
 export async function* streamRows(
   response: HttpResponse,
@@ -86,31 +86,8 @@ export async function* streamRows(
   options: StreamRowsOptions,
 ): AsyncGenerator<{ rows: unknown[]; bytes: number }, PageTail> {
   const valueKeys = options.valuePaths.map((p) => ({ expr: p, keys: simpleKeyPath(p)! }));
-  const selectors = [
-    `$${options.rowKeys.map((k) => `.${k}`).join('')}.*`,
-    ...valueKeys.map((v) => `$${v.keys.map((k) => `.${k}`).join('')}`),
-  ];
-  const parser = new JSONParser({ paths: selectors, keepStack: false, stringBufferSize: STRING_BUFFER_BYTES });
-  const values = new Map<string, unknown>();
-  let pending: unknown[] = [];
-  let rowCount = 0;
+  const splitter = new JsonRowSplitter(options.rowKeys, valueKeys);
   const { rowKeys } = options;
-  // A value at depth n has stack.length n (stack[0] stands for the document's parent).
-  const isRow = (stack: readonly { key?: string | number | undefined }[]): boolean => {
-    if (stack.length !== rowKeys.length + 1) return false;
-    for (let i = 0; i < rowKeys.length; i++) if (String(stack[i + 1]!.key) !== rowKeys[i]) return false;
-    return true;
-  };
-  parser.onValue = ({ value, key, stack }) => {
-    if (isRow(stack)) {
-      pending.push(value);
-      rowCount++;
-      return;
-    }
-    const path = [...stack.slice(1).map((s) => s.key), key];
-    const found = valueKeys.find((v) => sameKeys(path, v.keys));
-    if (found && !values.has(found.expr)) values.set(found.expr, value);
-  };
 
   let bytes = 0;
   let unreported = 0;
@@ -134,6 +111,7 @@ export async function* streamRows(
       } catch (error) {
         throw fail(error);
       }
+      const values = new Map<string, unknown>();
       for (const v of valueKeys) {
         const value = at(json, v.keys);
         if (value !== undefined) values.set(v.expr, value);
@@ -148,16 +126,14 @@ export async function* streamRows(
       unreported += chunk.length;
       if (head.length < EXCERPT_BYTES) head += chunk.subarray(0, EXCERPT_BYTES).toString('utf8');
       try {
-        parser.write(chunk);
+        splitter.write(chunk);
       } catch (error) {
         throw fail(error);
       }
       // Hand the rows on after every network chunk (at most one chunk's worth, ~64 KB of JSON):
       // rows held across many chunks would outlive young-generation GCs and bloat the heap.
-      if (pending.length > 0) {
-        const rows = pending;
-        pending = [];
-        yield { rows, bytes: unreported };
+      if (splitter.rows.length > 0) {
+        yield { rows: splitter.take(), bytes: unreported };
         unreported = 0;
       }
     }
@@ -169,10 +145,10 @@ export async function* streamRows(
     if (!response.body.readableEnded) response.body.destroy();
   }
   try {
-    if (!parser.isEnded) parser.end();
+    splitter.end();
   } catch (error) {
     throw fail(error);
   }
-  if (pending.length > 0 || unreported > 0) yield { rows: pending, bytes: unreported };
-  return { rowCount, bytes, values };
+  if (unreported > 0) yield { rows: splitter.take(), bytes: unreported };
+  return { rowCount: splitter.rowCount, bytes, values: splitter.values };
 }

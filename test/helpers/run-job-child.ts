@@ -4,10 +4,13 @@
  * Env: CHILD_CONFIG_DIR, CHILD_JOB, plus whatever the config interpolates.
  */
 import { loadConfig } from '../../src/config/load-config.js';
+import { tuneHeapForJobs } from '../../src/heap-tuning.js';
 import { ApiClients } from '../../src/http/api-clients.js';
 import { createLogger } from '../../src/logger.js';
 import { runJob } from '../../src/runner.js';
 
+// As the restq CLI does before it runs jobs.
+tuneHeapForJobs();
 const config = loadConfig({ dir: process.env['CHILD_CONFIG_DIR']! });
 const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
 const clients = new ApiClients({ config, logger });
