@@ -31,6 +31,7 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
   events.on('error', () => undefined);
   let poll: NodeJS.Timeout | undefined;
   try {
+    let last: RunJobProgress | undefined;
     const outcome = new Promise<RunOutcome>((resolve, reject) => {
       const check = async () => {
         const job = await queue.getJob(runId);
@@ -42,7 +43,7 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
       // Events can be missed between connecting and the first read: also look every second.
       poll = setInterval(() => void check().catch(reject), 1_000);
       events.on('progress', ({ jobId, data }) => {
-        if (jobId === runId && typeof data === 'object' && data !== null) onProgress(data as unknown as RunJobProgress);
+        if (jobId === runId && typeof data === 'object' && data !== null) onProgress((last = data as unknown as RunJobProgress));
       });
       // The events carry the outcome, so a run removed at once (RESTQ_KEEP_COMPLETED=0) still reports.
       events.on('completed', ({ jobId, returnvalue }) => {
@@ -53,7 +54,12 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
       });
       void events.waitUntilReady().then(check).catch(reject);
     });
-    return await outcome;
+    const result = await outcome;
+    // A quick run can finish before the events stream is read: end on its final figures anyway.
+    if (result.status === 'completed' && (last?.pages !== result.result.pages || last.rows !== result.result.rows)) {
+      onProgress({ pages: result.result.pages, rows: result.result.rows });
+    }
+    return result;
   } finally {
     clearInterval(poll);
     await events.close();
