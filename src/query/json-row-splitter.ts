@@ -1,3 +1,4 @@
+import { valueAtKeys } from './jsonpath.js';
 /**
  * Splits a JSON body, fed as raw network chunks, into the items of one array (the rows) and
  * the values at a few other key paths (pagination), without a token-level parser: the bytes
@@ -91,15 +92,6 @@ export interface WantedValue {
 
 function startsWith(path: readonly (string | number | undefined)[], prefix: readonly string[]): boolean {
   return path.length <= prefix.length && path.every((k, i) => String(k) === prefix[i]);
-}
-
-function at(json: unknown, keys: readonly string[]): unknown {
-  let current = json;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
 }
 
 export class JsonRowSplitter {
@@ -328,7 +320,7 @@ export class JsonRowSplitter {
     // A wanted value nested in this one (`$.meta` and `$.meta.cursor`) is in it already.
     for (const w of this.#wanted) {
       if (this.values.has(w.expr) || !startsWith(target.keys, w.keys)) continue;
-      const inner = at(value, w.keys.slice(target.keys.length));
+      const inner = valueAtKeys(value, w.keys.slice(target.keys.length));
       if (inner !== undefined) this.values.set(w.expr, inner);
     }
   }

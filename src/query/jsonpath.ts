@@ -60,3 +60,13 @@ export function simpleArrayPath(expr: string): string[] | undefined {
   for (const part of match[1]!.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']+)'\]/g)) keys.push(part[1] ?? part[2]!);
   return keys;
 }
+
+/** The value at a key path (as simpleArrayPath returns), or undefined where the path breaks off. */
+export function valueAtKeys(json: unknown, keys: readonly string[]): unknown {
+  let current = json;
+  for (const key of keys) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}

@@ -2,7 +2,7 @@ import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
 import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { JsonRowSplitter } from './json-row-splitter.js';
-import { simpleArrayPath } from './jsonpath.js';
+import { simpleArrayPath, valueAtKeys } from './jsonpath.js';
 import { notJsonError } from './read-json.js';
 
 /** What a page left besides its rows: the values pagination asked for, and its size. */
@@ -54,19 +54,9 @@ export function streamPlan(rows: string, valuePaths: readonly string[]): { rowKe
   return { rowKeys };
 }
 
-/** The value at a key path, or undefined. */
-function at(json: unknown, keys: readonly string[]): unknown {
-  let current = json;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
 /** What the stream parser's `$.a.b.*` selector gives: the items of an array or the values of an object. */
 function itemsAt(json: unknown, keys: readonly string[]): unknown[] {
-  const found = at(json, keys);
+  const found = valueAtKeys(json, keys);
   if (Array.isArray(found)) return found;
   if (found !== null && typeof found === 'object') return Object.values(found);
   return [];
@@ -113,7 +103,7 @@ export async function* streamRows(
       }
       const values = new Map<string, unknown>();
       for (const v of valueKeys) {
-        const value = at(json, v.keys);
+        const value = valueAtKeys(json, v.keys);
         if (value !== undefined) values.set(v.expr, value);
       }
       const rows = itemsAt(json, rowKeys);
