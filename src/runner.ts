@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
+import { findJob } from './config/lookup.js';
 import { RestqError } from './errors/restq-error.js';
 import type { ApiClients } from './http/api-clients.js';
 import type { Logger } from './logger.js';
@@ -55,15 +56,6 @@ export interface RunResult {
   warnings: string[];
 }
 
-function lookupJob(config: Config, name: string): Job {
-  const job = config.jobs[name];
-  if (!job) {
-    const known = Object.keys(config.jobs);
-    throw new RestqError('E_CONFIG', `unknown job "${name}": defined jobs are ${known.join(', ') || '(none: add jobs/NAME.yaml)'}`, { permanent: true });
-  }
-  return job;
-}
-
 /** A deadline for the whole run that says which timeout fired. */
 function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -95,7 +87,7 @@ export function runJob(options: RunOptions): Promise<RunResult> {
 
 async function runInContext(options: RunOptions): Promise<RunResult> {
   const { config } = options;
-  const job = lookupJob(config, options.job);
+  const job = findJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);

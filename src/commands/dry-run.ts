@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { findConnection, findJob } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import { buildRequest } from '../query/build-request.js';
 import { mergeParams, type TemplateContext } from '../query/template.js';
@@ -7,8 +8,8 @@ import type { ParamValue } from '../config/types.js';
 
 /** The request `restq run --dry-run` would send, with every secret shown only as a fingerprint. */
 export function describeDryRun(config: Config, jobName: string, params: Record<string, ParamValue>, now = new Date()) {
-  const job = config.jobs[jobName]!;
-  const connection = config.connections[job.connection]!;
+  const job = findJob(config, jobName);
+  const connection = findConnection(config, job.connection);
   const runId = newRunId(now);
   const ctx: TemplateContext = {
     params: mergeParams(job.params, params),
