@@ -9,7 +9,7 @@ import { setRunFields, withRunContext } from './ops/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
-import { mergeParams, type TemplateContext } from './query/template.js';
+import { templateContext } from './query/template.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
@@ -95,13 +95,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
-  const ctx: TemplateContext = {
-    params: mergeParams(job.params, options.params),
-    now: started.toISOString(),
-    date: started.toISOString().slice(0, 10),
-    runId,
-    lastSuccessAt: options.lastSuccessAt ?? '',
-  };
+  const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const { signal, dispose } = runSignal(job, options.signal);
   const sinkContext = {
     job,
