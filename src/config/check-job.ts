@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
-import { checkJsonPath } from '../query/jsonpath.js';
-import { checkTemplateName, templateNames } from '../query/template.js';
+import { checkJsonPath } from '../expr/jsonpath.js';
+import { checkTemplateName, templateNames } from '../expr/template.js';
 import { didYouMean } from './did-you-mean.js';
 import { asMap, asString, type RawMap } from './raw.js';
 import { describePath } from './schema-issues.js';

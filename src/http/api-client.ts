@@ -1,9 +1,9 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
-import type { TokenProvider } from '../auth/token-provider.js';
-import type { Logger } from '../logger.js';
-import { parseRetryAfter, type HttpRequest, type HttpResponse, type Transport } from './http-client.js';
+import type { TokenProvider } from './token-provider.js';
+import type { Logger } from '../log/logger.js';
+import { parseRetryAfter, type HttpRequest, type HttpResponse, type Transport } from './transport.js';
 import { safeUrl } from './safe-url.js';
 
 const EXCERPT_BYTES = 300;

@@ -1,9 +1,9 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Transport } from './http-client.js';
-import { withRateLimit } from './rate-limit.js';
+import type { Transport } from './transport.js';
+import { withRateLimit } from './rate-limited-transport.js';
 import { MemoryRateLimiters, type RateLimiters } from './rate-limiter.js';
 import { withRetry, type RetryInfo, type RetryOptions } from './retry.js';
 

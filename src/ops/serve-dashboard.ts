@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { createRedisClient } from '../redis/redis-connection.js';
 import type { RedisTopology } from '../runtime/settings.js';
 import type { DashboardAuth } from './dashboard-auth.js';

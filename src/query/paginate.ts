@@ -1,7 +1,7 @@
 import type { Redactor } from '../config/redactor.js';
 import type { PaginateSpec } from '../config/schema.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { HttpRequest, HttpResponse } from '../http/http-client.js';
+import type { HttpRequest, HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
 
 /** What the paginator learns from one page. */

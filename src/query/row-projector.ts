@@ -1,4 +1,4 @@
-import { queryFirst } from './jsonpath.js';
+import { queryFirst } from '../expr/jsonpath.js';
 
 export type Cell = string | number | boolean | null;
 

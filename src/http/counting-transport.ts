@@ -1,6 +1,6 @@
 import { isRestqError } from '../errors/restq-error.js';
-import type { Transport } from '../http/http-client.js';
-import type { Metrics } from './metrics.js';
+import type { Transport } from './transport.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /** `status` label for a request that got no HTTP answer. */
 function failureLabel(error: unknown): string {

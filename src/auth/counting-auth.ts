@@ -1,7 +1,7 @@
-import type { TokenRefresher } from '../auth/refresh-client.js';
-import type { TokenStore } from '../auth/token-store.js';
+import type { TokenRefresher } from './refresh-client.js';
+import type { TokenStore } from './token-store.js';
 import { isRestqError } from '../errors/restq-error.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /** Counts each call to a connection's token endpoint by result (ok, invalid_grant, error). */
 export function countingRefresher(refresher: TokenRefresher, connection: string, metrics: Metrics): TokenRefresher {

@@ -1,13 +1,13 @@
 import { findConnection } from '../config/lookup.js';
 import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
-import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
-import type { Logger } from '../logger.js';
-import { countingTransport } from '../ops/counting-transport.js';
+import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
+import type { Logger } from '../log/logger.js';
+import { countingTransport } from './counting-transport.js';
 import type { Metrics } from '../ops/metrics.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
-import { createTransport, type Transport } from './http-client.js';
+import { createTransport, type Transport } from './transport.js';
 import { httpPolicy } from './http-policy.js';
 
 /** Builds the token provider of a connection (static, file- or Redis-backed refresh). */
