@@ -3,8 +3,7 @@ import type { Config, Connection } from '../config/types.js';
 import type { TokenProviderFactory } from '../http/api-client-registry.js';
 import { createDispatcher } from '../http/dispatcher.js';
 import type { Logger } from '../log/logger.js';
-import { countingRefresher, countingStore } from './counting-auth.js';
-import type { Metrics } from '../ops/metrics.js';
+import { countingRefresher, countingStore, type AuthMetrics } from './counting-auth.js';
 import { createRefreshClient } from './refresh-client.js';
 import { TokenManager } from './token-manager.js';
 import { StaticTokenProvider, type TokenProvider } from '../http/token-provider.js';
@@ -19,7 +18,7 @@ export interface TokenProvidersOptions {
   /** @default 60000 */
   skewMs?: number;
   /** Counts token-endpoint calls and refresh-lock waits. @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: AuthMetrics | undefined;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { RestqError } from '../errors/restq-error.js';
-import type { ParamValue } from '../config/types.js';
+
+/** A job parameter's value: `params:` in a job file, `--param`, queued run data. */
+export type ParamValue = string | number | boolean | null;
 
 /** What `{{…}}` can refer to in a job's path, query, headers and body. */
 export interface TemplateContext {

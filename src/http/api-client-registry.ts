@@ -3,8 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
 import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
 import type { Logger } from '../log/logger.js';
-import { countingTransport } from './counting-transport.js';
-import type { Metrics } from '../ops/metrics.js';
+import { countingTransport, type HttpMetrics } from './counting-transport.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
 import { createTransport, type Transport } from './transport.js';
@@ -24,7 +23,7 @@ export interface ApiClientsOptions {
    */
   wrapTransport?: (transport: Transport, connection: Connection) => Transport;
   /** Counts every request sent (retries included) per connection and status. @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: HttpMetrics | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { HttpMetrics } from './counting-transport.js';
 import type { Transport } from './transport.js';
 import { withRateLimit } from './rate-limited-transport.js';
 import { MemoryRateLimiters, type RateLimiters } from './rate-limiter.js';
@@ -16,7 +16,7 @@ export interface HttpPolicyOptions {
   sleep?: RetryOptions['sleep'];
   random?: RetryOptions['random'];
   /** Counts retries per connection and reason (status or error code). @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: HttpMetrics | undefined;
 }
 
 /**
