@@ -6,6 +6,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { setRunFields, withRunContext } from './ops/run-context.js';
 import { fetchGridPages } from './query/grid.js';
+import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
 import { mergeParams, type TemplateContext } from './query/template.js';
@@ -53,6 +54,8 @@ export interface RunResult {
   finishedAt: string;
   outputs: string[];
   warnings: string[];
+  /** forEach parents skipped (skipOn status or a skip rule). */
+  skipped: number;
 }
 
 function lookupJob(config: Config, name: string): Job {
@@ -128,6 +131,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     options.onProgress?.({ ...progress });
   };
   const warnings: string[] = [];
+  const stats: QueryStats = { skippedParents: 0, skippedResponses: 0 };
   let columns: readonly string[] = [];
   const deliver = async (rows: Cell[][]) => {
     for (const sink of sinks) await sink.write(rows, columns);
@@ -137,7 +141,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const metrics = options.metrics;
   metrics?.runStarted(job.name);
   try {
-    const deps = { api, redactor: config.redactor, logger, signal };
+    const deps = { api, redactor: config.redactor, logger, signal, stats };
     if (job.kind === 'scalar') {
       const { value, bytes } = await fetchScalar(job, ctx, deps);
       columns = [job.scalar.column];
@@ -151,7 +155,8 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
       const projector = new RowProjector(job.grid.columns);
       columns = projector.columns ?? [];
       for await (const page of fetchGridPages(job, ctx, deps)) {
-        const rows = page.rows.map((row) => projector.project(row));
+        const rowCtx = page.ctx ?? ctx;
+        const rows = page.rows.map((row) => projector.project(row, rowCtx));
         columns = projector.columns ?? [];
         // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
         if (page.pageDone) progress.pages++;
@@ -161,6 +166,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
         report();
       }
       warnings.push(...projector.warnings());
+      if (stats.skippedResponses > 0) warnings.push(`${stats.skippedResponses} response${stats.skippedResponses === 1 ? '' : 's'} dropped by a skip rule (or skipOn after a child's first page): those request sequences ended there`);
       if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
     }
     signal.throwIfAborted();
@@ -193,5 +199,6 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     finishedAt: finished.toISOString(),
     outputs: sinks.map((s) => s.description),
     warnings,
+    skipped: stats.skippedParents,
   };
 }
