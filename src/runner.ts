@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
 import { RestqError } from './errors/restq-error.js';
+import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-clients.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './ops/metrics.js';
@@ -143,13 +144,20 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   try {
     const deps = { api, redactor: config.redactor, logger, signal, stats };
     if (job.kind === 'scalar') {
-      const { value, bytes } = await fetchScalar(job, ctx, deps);
+      const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
+        // A `responses:` rule with action skip drops the answer: no value, said in the summary.
+        if (!(error instanceof SkippedResponse)) throw error;
+        warnings.push(`the response was dropped by a skip rule: ${error.message}`);
+        return undefined;
+      });
       columns = [job.scalar.column];
-      const projector = new RowProjector({ [job.scalar.column]: '$' });
       progress.pages = 1;
-      progress.rows = 1;
-      progress.bytes = bytes;
-      await deliver([projector.project(value)]);
+      if (fetched) {
+        const projector = new RowProjector({ [job.scalar.column]: '$' });
+        progress.rows = 1;
+        progress.bytes = fetched.bytes;
+        await deliver([projector.project(fetched.value)]);
+      }
       report();
     } else {
       const projector = new RowProjector(job.grid.columns);
