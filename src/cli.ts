@@ -169,6 +169,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('check')
+    .description('check a connection the way a run uses it (proxy, TLS, token, one GET); exit 0 on 2xx')
+    .argument('<connection>', 'connection name in connections.yaml')
+    .option('--path <path>', 'path of the GET (default: check.path of the connection, else its baseUrl)')
+    .option('--json', 'print {ok, steps: [{name, ok, detail, ms}]} as JSON on stdout')
+    .action(async (name: string, options: { path?: string; json?: boolean }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      if (!config.connections[name]) {
+        throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
+      }
+      const { checkCommand, formatCheckReport } = await import('./commands/check.js');
+      const report = await checkCommand({ config, connection: name, path: options.path, logger: logger({ ...globals, logLevel: globals.logLevel ?? process.env['LOG_LEVEL'] ?? 'warn' }, config) });
+      process.stdout.write(config.redactor.redact(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(name, report)));
+      if (!report.ok) process.exitCode = EXIT_FAILURE;
+    });
+
+  program
     .command('start')
     .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
@@ -304,7 +322,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command that reported its own failure (restq check) set the code instead of throwing.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; they exit 0.

@@ -77,7 +77,7 @@ function replayBody(head: Buffer[], rest: HttpResponse['body'] | undefined): Htt
     if (rest) for await (const chunk of rest as AsyncIterable<Buffer>) yield chunk;
   }
   const body = Readable.from(chunks(), { objectMode: false }) as HttpResponse['body'];
-  if (rest) body.once('close', () => rest.destroy());
+  if (rest) body.once('close', () => rest.on('error', () => undefined).destroy());
   body.text = async () => {
     const parts: Buffer[] = [];
     for await (const chunk of body as AsyncIterable<Buffer>) parts.push(chunk);

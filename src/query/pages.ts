@@ -249,7 +249,8 @@ async function* parallelPages(reader: PageReader, indexed: IndexedPages, first: 
   } finally {
     for (const ahead of window.splice(0)) {
       ahead.controller.abort(new RestqError('E_PAGINATION', 'page past the last page: dropped'));
-      ahead.response.then((r) => r.body.destroy(), () => undefined);
+      // undici reports a destroyed unread body as an 'error' event: listen so it is not unhandled.
+      ahead.response.then((r) => r.body.on('error', () => undefined).destroy(), () => undefined);
     }
   }
 }
