@@ -189,7 +189,7 @@ export function buildProgram(): Command {
         throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
       }
       const { checkCommand, formatCheckReport } = await import('./commands/check.js');
-      const report = await checkCommand({ config, connection: name, path: options.path, logger: logger({ ...globals, logLevel: globals.logLevel ?? process.env['LOG_LEVEL'] ?? 'warn' }, config) });
+      const report = await checkCommand({ config, connection: name, path: options.path, settings: settings(), logger: logger({ ...globals, logLevel: globals.logLevel ?? process.env['LOG_LEVEL'] ?? 'warn' }, config) });
       process.stdout.write(config.redactor.redact(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(name, report)));
       if (!report.ok) process.exitCode = EXIT_FAILURE;
     });

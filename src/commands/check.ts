@@ -17,7 +17,8 @@ import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
 import { safeUrl } from '../http/safe-url.js';
 import { createLogger, type Logger } from '../logger.js';
 import { joinUrl } from '../query/build-request.js';
-import { createRedisClient, redisPrefix } from '../redis-client.js';
+import { createRedisClient } from '../redis/redis-connection.js';
+import type { Settings } from '../runtime/settings.js';
 
 /** One step of `restq check`; `detail` says what was found, or on failure what to change. */
 export interface CheckStep {
@@ -217,22 +218,21 @@ export interface CheckCommandOptions {
   connection: string;
   path?: string | undefined;
   logger: Logger;
-  /** @default process.env */
-  env?: Readonly<Record<string, string | undefined>>;
+  /** The environment read once (token store kind, Redis for the rate budget). */
+  settings: Settings;
 }
 
 /**
- * The CLI's `restq check`: opens the token store and, with REDIS_URL and a rateLimit, the Redis
+ * The CLI's `restq check`: opens the token store and, with Redis and a rateLimit, the Redis
  * budget, exactly as `restq run` does, then checks and closes them.
  */
 export async function checkCommand(options: CheckCommandOptions): Promise<CheckReport> {
-  const env = options.env ?? process.env;
-  const { config, logger } = options;
-  const store = await openTokenStore({ config, logger, env });
-  const redisUrl = env['REDIS_URL'];
-  const redis = redisUrl && config.connections[options.connection]?.rateLimit ? createRedisClient(redisUrl, { logger }) : undefined;
+  const { config, logger, settings } = options;
+  const store = await openTokenStore({ config, settings, logger });
+  const queue = settings.queue;
+  const redis = queue && config.connections[options.connection]?.rateLimit ? createRedisClient(queue.redis, { logger }) : undefined;
   try {
-    return await checkConnection({ config, connection: options.connection, path: options.path, logger, store, rateLimiters: redis ? new RedisRateLimiters({ redis, prefix: redisPrefix(env as NodeJS.ProcessEnv) }) : undefined });
+    return await checkConnection({ config, connection: options.connection, path: options.path, logger, store, rateLimiters: redis && queue ? new RedisRateLimiters({ redis, prefix: queue.prefix }) : undefined });
   } finally {
     await store.close();
     redis?.disconnect();

@@ -11,7 +11,7 @@ import type { HttpResponse } from '../../src/http/http-client.js';
 import { httpPolicy } from '../../src/http/http-policy.js';
 import { withRateLimit } from '../../src/http/rate-limit.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
-import { createRedisClient } from '../../src/redis-client.js';
+import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
@@ -200,7 +200,7 @@ describe('429 without Retry-After', () => {
   const prefix = `restq-test-${randomUUID()}`;
   let redis: Redis;
   beforeAll(() => {
-    redis = createRedisClient(redisUrl);
+    redis = createRedisClient({ kind: 'single', url: redisUrl });
   });
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
@@ -221,7 +221,7 @@ describe('429 without Retry-After', () => {
     const response = await transport({ method: 'GET', url: new URL('http://127.0.0.1:9/x'), headers: {} });
     expect(response.status).toBe(429);
     expect(text()).toMatch(/429 without Retry-After: pausing the connection's rate budget for 800 ms/);
-    const other = createRedisClient(redisUrl);
+    const other = createRedisClient({ kind: 'single', url: redisUrl });
     try {
       const waits: number[] = [];
       const theirs = new RedisRateLimiters({
