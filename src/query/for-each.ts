@@ -8,9 +8,11 @@ import type { TemplateContext } from './template.js';
 /** Chunks a child in flight may hold before it waits for the consumer (memory bound per child). */
 const CHILD_BUFFER_CHUNKS = 16;
 
-/** The parent rows, one by one, from the parent's pages (which may themselves be paginated). */
-async function* parentRows(pages: AsyncGenerator<Page>): AsyncGenerator<unknown> {
-  for await (const page of pages) yield* page.rows;
+/** The parent rows to follow, one by one, from the parent's pages (which may themselves be paginated). */
+async function* parentRows(pages: AsyncGenerator<Page>, accept: ((row: unknown) => boolean) | undefined): AsyncGenerator<unknown> {
+  for await (const page of pages) {
+    for (const row of page.rows) if (!accept || accept(row)) yield row;
+  }
 }
 
 /**
@@ -37,7 +39,7 @@ export async function* forEachPages(job: GridJob, ctx: TemplateContext, deps: Qu
   const parentQuery: PagedQuery = { section: 'grid.forEach', job: job.name, spec, rows: spec.rows, paginate: spec.paginate };
   const childQuery: PagedQuery = { section: 'grid', job: job.name, spec: grid, rows: grid.rows, paginate: grid.paginate, isSkip, throwSkipOnFirst: true };
   const childDeps = { ...deps, signal };
-  const parents = parentRows(fetchPages(parentQuery, ctx, childDeps));
+  const parents = parentRows(fetchPages(parentQuery, ctx, childDeps), deps.acceptParent);
   const active: { index: number; children: Prefetch<Page> }[] = [];
   let index = 0;
   let exhausted = false;

@@ -46,6 +46,11 @@ export interface QueryDeps {
   signal?: AbortSignal | undefined;
   /** Filled in as the query goes. @default not collected */
   stats?: QueryStats | undefined;
+  /**
+   * forEach: which parent rows are followed (an incremental job whose cursor lies on the parent
+   * passes its window check here, so only changed parents get child requests). @default all
+   */
+  acceptParent?: ((row: unknown) => boolean) | undefined;
 }
 
 /** A request sequence: what `grid` and `grid.forEach` have in common. */

@@ -220,3 +220,29 @@ describe('config checks for forEach', () => {
   });
 });
 
+
+describe('forEach with a parent filter (incremental parents)', () => {
+  it('follows only the parents the filter accepts', async () => {
+    const { fetchGridPages } = await import('../../src/query/grid.js');
+    const api = await countingServer(customersApi());
+    server = api.server;
+    project = writeProject({ api: { baseUrl: server.url, retry: { attempts: 1 } } }, { orders: forEachJob(4) });
+    const { logger } = memoryLogger(project.config);
+    const clients = new ApiClients({ config: project.config, logger });
+    try {
+      const job = project.config.jobs['orders']!;
+      if (job.kind !== 'grid') throw new Error('grid job expected');
+      const ctx = { params: {}, now: '', date: '', runId: 'r', lastSuccessAt: '' };
+      const followed: unknown[] = [];
+      const acceptParent = (row: unknown) => typeof (row as { id: unknown }).id === 'number' && (row as { id: number }).id >= 115;
+      for await (const page of fetchGridPages(job, ctx, { api: clients.get('api'), redactor: project.config.redactor, logger, acceptParent })) {
+        if (page.rows.length > 0) followed.push((page.ctx?.parents?.['customer'] as { id: unknown }).id);
+      }
+      expect([...new Set(followed)]).toEqual([115, 116, 117, 118, 119, 120]);
+      // Parents the filter dropped got no child request at all.
+      expect(api.stats.raw.filter((r) => r.includes('/orders')).every((r) => Number(/customers\/(\d+)\//.exec(r)?.[1]) >= 115)).toBe(true);
+    } finally {
+      await clients.close();
+    }
+  });
+});
