@@ -246,3 +246,31 @@ describe('forEach with a parent filter (incremental parents)', () => {
     }
   });
 });
+
+describe('the shipped forEach demo job', () => {
+  it('jobs/customer-orders.yaml against the sample API: every live customer\'s orders, the deleted one skipped, ids encoded', async () => {
+    const { startSampleApi } = await import('../../src/demo/sample-api.js');
+    const { parse } = await import('yaml');
+    const { readFileSync: read } = await import('node:fs');
+    const sample = await startSampleApi();
+    try {
+      const job = parse(read(path.resolve('jobs/customer-orders.yaml'), 'utf8')) as Record<string, unknown>;
+      project = writeProject({ demo: { baseUrl: sample.url, accessToken: 'demo-static-token' } }, { 'customer-orders': { ...job, output: [{ stdout: { format: 'csv' } }] } });
+      const { logger } = memoryLogger(project.config);
+      const clients = new ApiClients({ config: project.config, logger });
+      const out = captureStream();
+      try {
+        const result = await runJob({ config: project.config, job: 'customer-orders', clients, logger, stdout: out.stream });
+        expect(result).toMatchObject({ rows: 117, skipped: 1 });
+        const lines = out.text().trim().split(/\r?\n/);
+        expect(lines[0]).toBe('customer_id,customer,order_id,status,total,currency');
+        expect(lines.filter((l) => l.startsWith('acme/eu west,ACME Europe,'))).toHaveLength(20);
+        expect(lines.some((l) => l.startsWith('gone-42'))).toBe(false);
+      } finally {
+        await clients.close();
+      }
+    } finally {
+      await sample.close();
+    }
+  });
+});
