@@ -15,7 +15,10 @@ import { proxyAuthScheme, proxyLabel } from '../http/proxy-tunnel.js';
 import type { RateLimiters } from '../http/rate-limiter.js';
 import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
 import { safeUrl } from '../http/safe-url.js';
+import { UsageError, RunFailed } from '../errors/usage-error.js';
 import { createLogger, type Logger } from '../logger.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 import { joinUrl } from '../query/build-request.js';
 import { createRedisClient } from '../redis/redis-connection.js';
 import type { Settings } from '../runtime/settings.js';
@@ -237,4 +240,18 @@ export async function checkCommand(options: CheckCommandOptions): Promise<CheckR
     await store.close();
     redis?.disconnect();
   }
+}
+
+/** `restq check CONNECTION [--path P] [--json]`: prints the report; a failed check exits 1. */
+export async function checkCli(name: string, options: { path?: string; json?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  if (!config.connections[name]) {
+    throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
+  }
+  // Only warnings by default: the report is the output, not the request log.
+  const logger = commandLogger({ settings: ctx.settings, configDir: ctx.configDir, logLevel: ctx.logLevel ?? ctx.settings.logLevel ?? 'warn' }, config);
+  const report = await checkCommand({ config, connection: name, path: options.path, settings: ctx.settings, logger });
+  process.stdout.write(config.redactor.redact(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(name, report)));
+  const failed = report.steps.find((s) => !s.ok);
+  if (failed) throw new RunFailed(`restq check ${name}: failed at step ${failed.name}`);
 }
