@@ -200,7 +200,7 @@ export async function checkConnection(options: CheckOptions): Promise<CheckRepor
       steps.push({ name: 'http', ok: false, ms: http.ms, detail: `${messageOf(http.error, config)}${fix ? `; ${fix}` : ''}` });
       return report();
     }
-    steps.push({ name: 'http', ok: true, ms: http.ms, detail: `GET ${safeUrl(url, config.redactor)} answered ${http.value} in ${http.ms} ms` });
+    steps.push({ name: 'http', ok: true, ms: http.ms, detail: `GET ${safeUrl(url, config.redactor)} answered ${http.value}` });
     return report();
   } finally {
     await clients.close();

@@ -65,7 +65,7 @@ describe('restq check', () => {
     expect(proxy!.detail).toBe('none (direct connection)');
     expect(tlsStep!.detail).toMatch(/^TLSv1\.3, certificate CN=127\.0\.0\.1 issued by CN=restq test CA, expires \d{4}-\d\d-\d\d \(in \d+/);
     expect(token!.detail).toMatch(/^fixed accessToken from connections\.yaml, stat…\(27\), expiry unknown/);
-    expect(http!.detail).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/health answered 200 in \d+ ms$/);
+    expect(http!.detail).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/health answered 200$/);
     expect(text).toMatch(/connection "api": OK\n$/);
     expect(JSON.stringify(report)).not.toContain(SECRET_TOKEN);
   });
