@@ -2,11 +2,13 @@ import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
 import { findJob } from './config/lookup.js';
 import { RestqError } from './errors/restq-error.js';
+import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-client-registry.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { setRunFields, withRunContext } from './log/run-context.js';
 import { fetchGridPages } from './query/grid.js';
+import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
 import { templateContext } from './expr/template.js';
@@ -54,6 +56,8 @@ export interface RunResult {
   finishedAt: string;
   outputs: string[];
   warnings: string[];
+  /** forEach parents skipped (skipOn status or a skip rule). */
+  skipped: number;
 }
 
 /** A deadline for the whole run that says which timeout fired. */
@@ -114,6 +118,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     options.onProgress?.({ ...progress });
   };
   const warnings: string[] = [];
+  const stats: QueryStats = { skippedParents: 0, skippedResponses: 0 };
   let columns: readonly string[] = [];
   const deliver = async (rows: Cell[][]) => {
     for (const sink of sinks) await sink.write(rows, columns);
@@ -123,21 +128,29 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const metrics = options.metrics;
   metrics?.runStarted(job.name);
   try {
-    const deps = { api, redactor: config.redactor, logger, signal };
+    const deps = { api, redactor: config.redactor, logger, signal, stats };
     if (job.kind === 'scalar') {
-      const { value, bytes } = await fetchScalar(job, ctx, deps);
+      const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
+        // A `responses:` rule with action skip drops the answer: no value, said in the summary.
+        if (!(error instanceof SkippedResponse)) throw error;
+        warnings.push(`the response was dropped by a skip rule: ${error.message}`);
+        return undefined;
+      });
       columns = [job.scalar.column];
-      const projector = new RowProjector({ [job.scalar.column]: '$' });
       progress.pages = 1;
-      progress.rows = 1;
-      progress.bytes = bytes;
-      await deliver([projector.project(value)]);
+      if (fetched) {
+        const projector = new RowProjector({ [job.scalar.column]: '$' });
+        progress.rows = 1;
+        progress.bytes = fetched.bytes;
+        await deliver([projector.project(fetched.value)]);
+      }
       report();
     } else {
       const projector = new RowProjector(job.grid.columns);
       columns = projector.columns ?? [];
       for await (const page of fetchGridPages(job, ctx, deps)) {
-        const rows = page.rows.map((row) => projector.project(row));
+        const rowCtx = page.ctx ?? ctx;
+        const rows = page.rows.map((row) => projector.project(row, rowCtx));
         columns = projector.columns ?? [];
         // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
         if (page.pageDone) progress.pages++;
@@ -147,6 +160,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
         report();
       }
       warnings.push(...projector.warnings());
+      if (stats.skippedResponses > 0) warnings.push(`${stats.skippedResponses} response${stats.skippedResponses === 1 ? '' : 's'} dropped by a skip rule (or skipOn after a child's first page): those request sequences ended there`);
       if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
     }
     signal.throwIfAborted();
@@ -179,5 +193,6 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     finishedAt: finished.toISOString(),
     outputs: sinks.map((s) => s.description),
     warnings,
+    skipped: stats.skippedParents,
   };
 }
