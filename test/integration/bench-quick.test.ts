@@ -41,6 +41,8 @@ describe('benchmarks that need Redis, quick mode', () => {
     const report = await runQueueBench({ redisUrl: inject('redisUrl'), ...QUEUE_QUICK });
     expect(report.checks!['restq']).toBeGreaterThan(0);
     expect(report.checks!['bare']).toBeGreaterThan(0);
-    expect(formatReport(report)).toMatch(/throughput\s+[\d,.]+ runs\/s\s+[\d,.]+ runs\/s/);
+    expect(report.checks!['restqWorkerCpuMs']).toBeGreaterThan(0);
+    expect(report.checks!['bareWorkerCpuMs']).toBeGreaterThan(0);
+    expect(formatReport(report)).toMatch(/throughput \(median\)\s+[\d,.]+ runs\/s\s+[\d,.]+ runs\/s\s+[\d.]+×\s+≥ 0\.85×/);
   }, 90_000);
 });
