@@ -11,8 +11,8 @@ const shared = {
   setupFiles: ['test/helpers/isolate-env.ts'],
   testTimeout: 30_000,
   hookTimeout: 30_000,
-  pool: 'forks',
-} as const;
+  pool: 'forks' as const,
+};
 
 export default defineConfig({
   test: {
