@@ -170,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return EXIT_FAILURE;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || (isRestqError(error) && error.code === 'E_USAGE')) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT_USAGE;
     }

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
+import { findJob } from './config/lookup.js';
 import { RestqError } from './errors/restq-error.js';
 import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-clients.js';
@@ -10,7 +11,7 @@ import { fetchGridPages } from './query/grid.js';
 import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
-import { mergeParams, type TemplateContext } from './query/template.js';
+import { templateContext } from './query/template.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
@@ -59,15 +60,6 @@ export interface RunResult {
   skipped: number;
 }
 
-function lookupJob(config: Config, name: string): Job {
-  const job = config.jobs[name];
-  if (!job) {
-    const known = Object.keys(config.jobs);
-    throw new RestqError('E_CONFIG', `unknown job "${name}": defined jobs are ${known.join(', ') || '(none: add jobs/NAME.yaml)'}`, { permanent: true });
-  }
-  return job;
-}
-
 /** A deadline for the whole run that says which timeout fired. */
 function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -99,7 +91,7 @@ export function runJob(options: RunOptions): Promise<RunResult> {
 
 async function runInContext(options: RunOptions): Promise<RunResult> {
   const { config } = options;
-  const job = lookupJob(config, options.job);
+  const job = findJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);
@@ -107,13 +99,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
-  const ctx: TemplateContext = {
-    params: mergeParams(job.params, options.params),
-    now: started.toISOString(),
-    date: started.toISOString().slice(0, 10),
-    runId,
-    lastSuccessAt: options.lastSuccessAt ?? '',
-  };
+  const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const { signal, dispose } = runSignal(job, options.signal);
   const sinkContext = {
     job,

@@ -151,3 +151,21 @@ export function mergeParams(
   }
   return merged;
 }
+
+export interface TemplateContextInput {
+  /** The job's `params:` defaults. */
+  defaults: Readonly<Record<string, ParamValue>>;
+  /** Run-time params (`--param`, queued run data); they override the defaults, typed like them. */
+  params?: Readonly<Record<string, ParamValue>> | undefined;
+  /** When the run started: `{{now}}` and `{{date}}` (UTC). */
+  startedAt: Date;
+  runId: string;
+  /** The last successful run's start, ISO; empty before the first success. @default "" */
+  lastSuccessAt?: string | undefined;
+}
+
+/** The values `{{…}}` resolves against in one run; the one place that builds them (run and --dry-run). */
+export function templateContext(input: TemplateContextInput): TemplateContext {
+  const iso = input.startedAt.toISOString();
+  return { params: mergeParams(input.defaults, input.params), now: iso, date: iso.slice(0, 10), runId: input.runId, lastSuccessAt: input.lastSuccessAt ?? '' };
+}
