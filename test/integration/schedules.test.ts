@@ -11,7 +11,9 @@ import type { RunRequest } from '../../src/queue/run-request.js';
 import { RunWorker } from '../../src/queue/run-worker.js';
 import { syncSchedules } from '../../src/queue/schedules.js';
 import { StandaloneScheduler } from '../../src/queue/standalone-scheduler.js';
-import { createProject, deletePrefix, testSettings, until } from '../helpers/queue-fixture.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
 
 const url = inject('redisUrl');
 const TOKEN = 'at-schedule-test-1234';

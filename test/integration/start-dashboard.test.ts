@@ -3,14 +3,16 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { sampleValue } from '../../src/ops/metrics.js';
-import { createProject, deletePrefix, testSettings, until, type Project } from '../helpers/queue-fixture.js';
-import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject, type TempProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
+import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
 const redisUrl = inject('redisUrl');
 
 describe('restq start --dashboard (one process: schedules, worker, dashboard)', () => {
   let api: SampleApi;
-  let project: Project;
+  let project: TempProject;
   let admin: Redis;
   const settings = testSettings(redisUrl);
   const processes: RestqProcess[] = [];

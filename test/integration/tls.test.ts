@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpError } from '../../src/errors/http-error.js';
 import { ApiClients } from '../../src/http/api-clients.js';
 import { createTestCa, startHttpsServer, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
-import { memoryLogger, tempConfig } from '../helpers/temp-config.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { tempConfig } from '../helpers/temp-project.js';
 
 let ca: TestCa;
 let caFile: string;
