@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { readQueueSettings, type QueueSettings } from '../../src/queue/queue-settings.js';
+import { queueSettings, readSettings, type QueueSettings, type Settings } from '../../src/runtime/settings.js';
 import { memoryLogger, type MemoryLogger } from './memory-logger.js';
 
 export { createProject, type TempProject as Project } from './temp-project.js';
 export { until } from './wait-for.js';
 
-/** Queue settings with a random queue and prefix, fast backoff and short timers for tests. */
-export function testSettings(redisUrl: string, overrides: Record<string, string> = {}): QueueSettings & { env: Record<string, string> } {
+/**
+ * Queue settings with a random queue and prefix, fast backoff and short timers for tests; `env` for
+ * CLI children, `all` for functions that take the whole settings object.
+ */
+export function testSettings(redisUrl: string, overrides: Record<string, string> = {}): QueueSettings & { env: Record<string, string>; all: Settings } {
   const id = randomUUID();
   const env = {
     REDIS_URL: redisUrl,
@@ -17,7 +20,8 @@ export function testSettings(redisUrl: string, overrides: Record<string, string>
     RESTQ_SHUTDOWN_GRACE: '5s',
     ...overrides,
   };
-  return { ...readQueueSettings(env), env };
+  const all = readSettings(env);
+  return { ...queueSettings(all), env, all };
 }
 
 /** Deletes every key under the settings' prefix (only ours: never FLUSHDB). */

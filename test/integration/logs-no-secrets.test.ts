@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { tokenProviders } from '../../src/auth/token-providers.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
@@ -83,7 +84,7 @@ describe('logs of a run with a token refresh, retries and failures', () => {
   it('contain job, runId and connection fields, and none of the secrets used', async () => {
     const { logger, records, text: logText } = memoryLogger({ config, level: 'trace' });
     const metrics = new Metrics({ processMetrics: false });
-    const store = await openTokenStore({ config, env: {} });
+    const store = await openTokenStore({ config, settings: readSettings({}) });
     const clients = new ApiClients({ config, logger, metrics, tokens: tokenProviders({ config, store, logger, metrics }) });
     const errors: string[] = [];
     try {

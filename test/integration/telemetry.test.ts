@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, inject, it } from 'vitest';
 import { startSampleApi } from '../../src/demo/sample-api.js';
 import { startTelemetry } from '../../src/ops/telemetry.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { sendJson, startTestServer } from '../helpers/http-test-server.js';
 import { testSettings } from '../helpers/queue-fixture.js';
 import { spawnRestq } from '../helpers/run-cli.js';
@@ -13,7 +14,7 @@ const TOKEN = 'at-telemetry-test-41c9';
 
 describe('OpenTelemetry (optional)', () => {
   it('is off without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
-    expect(await startTelemetry({})).toBeUndefined();
+    expect(await startTelemetry(readSettings({}).otel)).toBeUndefined();
   });
 
   it('`restq worker` exports the span of each run it processes to the OTLP endpoint, flushed on SIGTERM', async () => {
