@@ -52,19 +52,25 @@ describe('restq run at the edges of a shell', () => {
     const code = await run.exited;
     expect(code).toBe(130);
     expect(readdirSync(out)).toEqual([]);
+    expect(run.stderr()).toContain('error [E_INTERRUPTED]: job "slow" interrupted by SIGINT');
     expect(run.stderr()).not.toMatch(/\n\s+at /);
   });
 
   it('a malformed RESTQ_SECRET_KEY stops restq before anything runs, with a fix and without echoing the value', async () => {
     const key = 'not-a-key-3f9a';
-    const result = await runCli(['--config', project.dir, 'token', 'slow'], { env: { RESTQ_SECRET_KEY: key } });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('E_CONFIG');
-    expect(result.stderr).toContain('RESTQ_SECRET_KEY must be 32 random bytes as 64 hex characters or base64');
-    expect(result.stderr).toContain('openssl rand -hex 32');
-    expect(result.stderr).not.toContain(key);
-    expect(result.stdout).toBe('');
-    expect(existsSync(path.join(project.dir, '.restq', 'state.json'))).toBe(false);
+    const fresh = tempProject({ 'connections.yaml': readFileSync(project.file('connections.yaml'), 'utf8') });
+    try {
+      const result = await runCli(['--config', fresh.dir, 'token', 'slow'], { env: { RESTQ_SECRET_KEY: key } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('E_CONFIG');
+      expect(result.stderr).toContain('RESTQ_SECRET_KEY must be 32 random bytes as 64 hex characters or base64');
+      expect(result.stderr).toContain('openssl rand -hex 32');
+      expect(result.stderr).not.toContain(key);
+      expect(result.stdout).toBe('');
+      expect(existsSync(fresh.file('.restq'))).toBe(false); // no token state written with a bad key
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('a well-formed RESTQ_SECRET_KEY is accepted (the check above is about the format)', async () => {
