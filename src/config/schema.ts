@@ -72,6 +72,25 @@ const proxySchema = z.strictObject({
   password: z.string().optional().describe('Proxy password (a secret: use ${VAR}).'),
 });
 
+export const RESPONSE_ACTIONS = ['refresh', 'retry', 'fail', 'skip'] as const;
+
+const responseRuleSchema = z.strictObject({
+  /** Status (or statuses) the rule applies to. @default any status */
+  status: z.union([number(100), z.array(number(100)).min(1)]).optional().describe('Status (or list of statuses) the rule applies to. Default: any status.'),
+  /** JSONPath into the JSON body that the condition tests. */
+  path: jsonPath().optional().describe('JSONPath into the JSON body that equals/matches/exists test.'),
+  /** The value at `path` equals this. */
+  equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().describe('The rule matches when the value at path equals this.'),
+  /** The value at `path` matches this regular expression; a leading (?i) ignores case. */
+  matches: z.string().optional().describe('The rule matches when the value at path matches this regular expression; a leading (?i) ignores case.'),
+  /** The body has (true) or lacks (false) a value at `path`. */
+  exists: boolean().optional().describe('The rule matches when the body has (true) or lacks (false) a value at path.'),
+  /** refresh: like a 401 (one token refresh, one retry); retry: like a 503; fail: fail the run; skip: drop the response. */
+  action: z.enum(RESPONSE_ACTIONS).describe('refresh: like a 401 (one token refresh, one retry); retry: like a 503 (backoff); fail: fail the run with message; skip: drop the response (in forEach children: that parent).'),
+  /** JSONPath to the message for the run error (or a literal text). */
+  message: z.string().min(1).optional().describe('For fail: JSONPath to the error message in the body, or a literal text.'),
+});
+
 export const connectionSchema = z.strictObject({
   baseUrl: z.url({ error: 'must be an absolute http(s) URL, e.g. https://api.example.com/v2' }).describe('Absolute http(s) URL that job paths are relative to, e.g. https://api.example.com/v2. Required.'),
   accessToken: z.string().optional().describe('Static access token (a secret: use ${VAR}); optional when refresh is set, where it seeds the token store.'),
@@ -102,6 +121,10 @@ export const connectionSchema = z.strictObject({
     })
     .default({ attempts: 4, maxDelay: 30_000, baseDelay: 500 }).describe('Retries of 429, 5xx and network errors with exponential backoff, honouring Retry-After.'),
   rateLimit: z.strictObject({ requests: number(1).describe('Requests allowed per period. Required.'), per: duration().describe('The period, e.g. 1s or 1m. Required.') }).optional().describe('At most `requests` requests `per` period (e.g. { requests: 10, per: 1s }), across all workers.'),
+  /** Rules for APIs that signal trouble in a 2xx body or with an odd status; the first match wins. */
+  responses: z.array(responseRuleSchema).default([]).describe('Rules for APIs that signal trouble in a 2xx body or with an odd status: status/path/equals/matches/exists pick a response, action says what to do. The first match wins.'),
+  /** `restq check`: the path of its GET. @default the baseUrl itself */
+  check: z.strictObject({ path: z.string().min(1).describe('Path (relative to baseUrl) of the GET that restq check sends. Required in check.') }).optional().describe('Settings of `restq check CONNECTION`. Default: a GET of the baseUrl itself.'),
 });
 
 export const connectionsFileSchema = z.strictObject({
@@ -133,13 +156,34 @@ const paginateSchema = z.strictObject({
   linkHeader: boolean().optional().describe('Follow the RFC 8288 Link header\'s rel="next".'),
   /** @default 10000 */
   maxPages: number(1).default(10_000).describe('Fail the run after this many pages (a guard against endless paging). Default 10000.'),
+  /** Pages in flight at once (page and offset strategies only). @default 1 */
+  concurrency: number(1).default(1).describe('Pages in flight at once (page and offset strategies only); output order stays page order. Default 1.'),
+  /** JSONPath to the page count (page) or row count (offset) in the first response; without it parallel paging fetches ahead and drops pages past the end. */
+  total: jsonPath().optional().describe('JSONPath of the page count (page) or row count (offset) in the first response; without it parallel paging fetches ahead and drops pages past the end.'),
+  /** JSONPath read on every page (e.g. $.has_more): pagination stops when it is false or absent. */
+  stopWhen: jsonPath().optional().describe('JSONPath read on every page (e.g. $.has_more): paging stops when it is false or absent.'),
+});
+
+/** `grid.forEach`: the parent request; each of its rows drives one child request sequence (the grid). */
+const forEachSchema = z.strictObject({
+  ...requestShape,
+  rows: jsonPath().describe('JSONPath selecting the parent rows, e.g. $.data[*]. Required.'),
+  paginate: paginateSchema.optional().describe('How to fetch further pages of the parent request.'),
+  /** Name of the parent row in templates: {{parent.id}}. @default "parent" */
+  as: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and "_" (a template name such as customer)').default('parent').describe('Name of the parent row in templates, e.g. customer for {{customer.id}}. Default parent.'),
+  /** Child request sequences in flight at once; output order stays parent order. @default 1 */
+  concurrency: number(1).default(1).describe('Child request sequences in flight at once; output order stays parent order. Default 1.'),
+  /** Child response statuses that skip that parent (counted in the run summary). @default [] */
+  skipOn: z.array(number(100)).default([]).describe('Child response statuses that skip that parent (counted in the run summary), e.g. [404]. Default none.'),
 });
 
 export const gridSchema = z.strictObject({
   ...requestShape,
   rows: jsonPath().describe('JSONPath selecting the row objects, e.g. $.data[*]. Required.'),
-  columns: z.record(z.string(), jsonPath()).optional().describe('Output column → JSONPath relative to the row. Without it each row is flattened (customer.name).'),
+  /** Column name → JSONPath into the row, or a template starting with {{ (e.g. "{{customer.id}}"). */
+  columns: z.record(z.string(), z.string().min(1)).optional().describe('Output column → JSONPath relative to the row, or a template starting with {{ (e.g. "{{customer.id}}"). Without it each row is flattened (customer.name).'),
   paginate: paginateSchema.optional().describe('How to fetch further pages: one of nextUrl, cursor, offset, page, linkHeader.'),
+  forEach: forEachSchema.optional().describe('A parent request: for each of its rows, the grid request runs once with the parent row in its templates.'),
 });
 
 export const scalarSchema = z.strictObject({
@@ -213,3 +257,5 @@ export type GridSpec = z.output<typeof gridSchema>;
 export type ScalarSpec = z.output<typeof scalarSchema>;
 export type OutputSpec = z.output<typeof outputSchema>;
 export type PaginateSpec = z.output<typeof paginateSchema>;
+export type ForEachSpec = z.output<typeof forEachSchema>;
+export type ResponseRuleSpec = z.output<typeof responseRuleSchema>;
