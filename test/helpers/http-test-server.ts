@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 
 /** One request as the test server received it. */
 export interface RecordedRequest {
@@ -44,6 +45,8 @@ export async function startTestServer(handler: RequestHandler): Promise<TestServ
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
       bodies.set(req, body);
+      // A handler that reads the request itself (`for await (const chunk of req)`) still gets the body.
+      Object.defineProperty(req, Symbol.asyncIterator, { value: () => Readable.from(body.length ? [body] : [])[Symbol.asyncIterator]() });
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         url: new URL(req.url ?? '/', 'http://127.0.0.1'),
