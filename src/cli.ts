@@ -168,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof RunFailed) {
       process.stderr.write(`${error.message}\n`);
-      return EXIT_FAILURE;
+      return error.exitCode;
     }
     if (error instanceof UsageError || (isRestqError(error) && error.code === 'E_USAGE')) {
       process.stderr.write(`error: ${error.message}\n`);

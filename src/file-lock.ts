@@ -34,7 +34,7 @@ export async function withFileLock<T>(lock: string, options: FileLockOptions, ta
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const info = await stat(lock).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs > stale) {
-        await rm(lock, { force: true });
+        await removeStaleLock(lock, stale);
         continue;
       }
       if (Date.now() > deadline) {
@@ -50,5 +50,31 @@ export async function withFileLock<T>(lock: string, options: FileLockOptions, ta
   } finally {
     clearInterval(heartbeat);
     await rm(lock, { force: true });
+  }
+}
+
+/**
+ * Removes a stale lock file, one process at a time: without the guard, two processes that both saw
+ * the stale lock could each remove it, and the slower one would remove the fresh lock the faster one
+ * had just taken, so both would hold it. Under the guard the lock is looked at again before it goes.
+ */
+async function removeStaleLock(lock: string, staleMs: number): Promise<void> {
+  const guard = `${lock}.takeover`;
+  let handle;
+  try {
+    handle = await open(guard, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another process is taking over; a guard left by a process killed in these few lines goes stale too.
+    const info = await stat(guard).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > staleMs) await rm(guard, { force: true });
+    return;
+  }
+  try {
+    const info = await stat(lock).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > staleMs) await rm(lock, { force: true });
+  } finally {
+    await handle.close();
+    await rm(guard, { force: true });
   }
 }

@@ -1,7 +1,10 @@
+import { constants } from 'node:os';
 import { openTokenStore } from '../auth/open-token-store.js';
 import { tokenProviders } from '../auth/token-provider-factory.js';
 import type { ParamValue } from '../config/types.js';
 import { findConnection, findJob } from '../config/lookup.js';
+import { RestqError } from '../errors/restq-error.js';
+import { RunFailed } from '../errors/usage-error.js';
 import { ApiClients } from '../http/api-client-registry.js';
 import { httpPolicy } from '../http/http-policy.js';
 import type { Logger } from '../log/logger.js';
@@ -44,15 +47,31 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
     wrapTransport: httpPolicy({ logger: log, redactor: config.redactor, rateLimiters: shared?.rateLimiters }),
   });
   const progress = new ProgressLine();
+  // Ctrl-C (or SIGTERM) stops the run the way a failure does: requests aborted, temp files removed,
+  // the previous outputs kept. A second signal exits at once.
+  const interrupt = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(128 + constants.signals[signal]);
+    received = signal;
+    interrupt.abort(new RestqError('E_INTERRUPTED', `interrupted by ${signal}`, { permanent: true }));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const result = await runJob({ config, job: jobName, params, clients, logger: log, onProgress: (p) => progress.update(p) });
+    const result = await runJob({ config, job: jobName, params, clients, logger: log, signal: interrupt.signal, onProgress: (p) => progress.update(p) });
     progress.clear();
     // runJob already logged result.warnings (at warn level); printing them again would say it twice.
     process.stderr.write(`${formatSummary(result)}\n`);
   } catch (error) {
     progress.clear();
+    if (received) {
+      throw new RunFailed(`error [E_INTERRUPTED]: job "${jobName}" interrupted by ${received}: the run stopped and wrote no output (CSV files keep their previous version)`, 128 + constants.signals[received]);
+    }
     throw error;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await clients.close();
     await store.close();
     shared?.close();

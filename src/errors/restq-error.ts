@@ -19,7 +19,8 @@ export type RestqErrorCode =
   | 'E_PAGINATION'
   | 'E_STATE'
   | 'E_QUEUE'
-  | 'E_JOB_DATA';
+  | 'E_JOB_DATA'
+  | 'E_INTERRUPTED';
 
 export interface RestqErrorOptions {
   cause?: unknown;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './own-redis.js';
+import { ensureBuilt } from './run-cli.js';
 import 'vitest';
 
 declare module 'vitest' {
@@ -23,9 +24,11 @@ async function waitForPing(port: number, deadline: number): Promise<void> {
 
 /**
  * Redis for the suite, in this order: REDIS_URL; a redis-server from PATH on a free port in a
- * temp dir; testcontainers where Docker runs.
+ * temp dir; testcontainers where Docker runs. First, dist/ is rebuilt if src/ is newer: the CLI
+ * tests run the built binary.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensureBuilt();
   if (process.env['REDIS_URL']) {
     project.provide('redisUrl', process.env['REDIS_URL']);
     return async () => undefined;

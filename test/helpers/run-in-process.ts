@@ -1,18 +1,8 @@
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config, ParamValue } from '../../src/config/types.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
-import { createLogger } from '../../src/log/logger.js';
 import { runJob, type RunResult } from '../../src/runner.js';
-
-/** Collects what a sink writes to "stdout". */
-export class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { captureStream, memoryLogger } from './memory-logger.js';
 
 export interface InProcessRun {
   config: Config;
@@ -29,9 +19,8 @@ export async function runInProcess(
   options: { env?: Record<string, string>; params?: Record<string, ParamValue>; runId?: string; clock?: () => Date; lastSuccessAt?: string } = {},
 ): Promise<InProcessRun> {
   const config = loadConfig({ dir, env: options.env ?? {} });
-  const logs = new Collector();
-  const logger = createLogger({ level: 'debug', destination: logs, redactor: config.redactor, pretty: false });
-  const stdout = new Collector();
+  const { logger, text: logs } = memoryLogger(config);
+  const stdout = captureStream();
   const clients = new ApiClients({ config, logger });
   try {
     const result = await runJob({
@@ -39,15 +28,15 @@ export async function runInProcess(
       job,
       clients,
       logger,
-      stdout,
+      stdout: stdout.stream,
       ...(options.params ? { params: options.params } : {}),
       ...(options.runId ? { runId: options.runId } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.lastSuccessAt ? { lastSuccessAt: options.lastSuccessAt } : {}),
     });
-    return { config, result, stdout: stdout.text, logs: logs.text };
+    return { config, result, stdout: stdout.text(), logs: logs() };
   } catch (error) {
-    return { config, error, stdout: stdout.text, logs: logs.text };
+    return { config, error, stdout: stdout.text(), logs: logs() };
   } finally {
     await clients.close();
   }

@@ -3,25 +3,25 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { sampleOrder } from '../../src/demo/sample-data.js';
-import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
 let api: SampleApi;
-let project: ConfigDir;
-let broken: ConfigDir;
+let project: TempProject;
+let broken: TempProject;
 
 beforeAll(async () => {
   api = await startSampleApi({ orders: 30, pageSize: 20 });
-  project = tempConfigDir({
+  project = tempProject({
     'connections.yaml': lines('connections:', '  demo:', '    baseUrl: ${API_URL}', '    accessToken: demo-static-token', '    retry: { attempts: 1 }'),
     'jobs/orders.yaml': lines('connection: demo', 'schedule: "0 * * * *"', 'grid:', '  path: /v1/orders', '  rows: $.data[*]', 'output:', '  - stdout: { format: ndjson }'),
     'jobs/count.yaml': lines('connection: demo', 'params: { status: open }', 'scalar:', '  path: /v1/orders/count', '  query: { status: "{{params.status}}" }', '  value: $.count', 'output:', '  - stdout:'),
     'jobs/empty.yaml': lines('connection: demo', 'grid:', '  path: /v1/orders', '  rows: $.nothing[*]', 'output:', '  - stdout:'),
     'jobs/missing.yaml': lines('connection: demo', 'grid:', '  path: /v1/nowhere', '  rows: $.data[*]'),
   });
-  broken = tempConfigDir({
+  broken = tempProject({
     'connections.yaml': lines('connections:', '  demo:', '    baseUrl: http://127.0.0.1:9', '    securityProtocol: SSL3'),
     'jobs/a.yaml': lines('connection: demo', 'schedule: "every hour"', 'grid:', '  path: /x', '  rows: $.data[*]'),
     'jobs/b.yaml': lines('connection: nope', 'scalar:', '  path: /x', '  value: $.v', '  colum: n'),
@@ -136,7 +136,7 @@ describe.concurrent('exit codes', () => {
 
 describe('restq schema', () => {
   it('writes the committed JSON Schema files', async () => {
-    const out = tempConfigDir({});
+    const out = tempProject({});
     try {
       const { code, stderr } = await runCli(['schema', '--out', out.dir]);
       expect(code).toBe(0);

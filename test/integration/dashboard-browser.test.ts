@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -6,13 +6,13 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/ops/dashboard.js';
 import { runJob } from '../../src/runner.js';
+import { sampleApiProject, type TempProject } from '../helpers/temp-project.js';
 import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
@@ -23,7 +23,7 @@ export const SCREENSHOT = path.join(tmpdir(), 'restq-dashboard.png');
 describe('dashboard in a real browser', () => {
   let api: SampleApi;
   let config: Config;
-  let dir: string;
+  let project: TempProject;
   let redis: Redis;
   let queue: Queue;
   let worker: Worker;
@@ -35,11 +35,8 @@ describe('dashboard in a real browser', () => {
 
   beforeAll(async () => {
     api = await startSampleApi();
-    dir = mkdtempSync(path.join(tmpdir(), 'restq-browser-'));
-    mkdirSync(path.join(dir, 'jobs'));
-    writeFileSync(path.join(dir, 'connections.yaml'), `connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: demo-static-token\n`);
-    writeFileSync(path.join(dir, 'jobs', 'orders.yaml'), 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 1000 }\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n');
-    config = loadConfig({ dir, env: {} });
+    project = sampleApiProject(api.url);
+    config = project.config;
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     queue = new Queue('restq', { connection: redis, prefix });
     clients = new ApiClients({ config, logger: silent });
@@ -72,7 +69,7 @@ describe('dashboard in a real browser', () => {
     redis?.disconnect();
     await clients?.close();
     await api?.close();
-    rmSync(dir, { recursive: true, force: true });
+    project.cleanup();
   });
 
   it('shows the restq queue and a completed run, and asks for credentials when auth is configured', async () => {

@@ -1,11 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
@@ -16,24 +12,20 @@ import { Heartbeat } from '../../src/ops/heartbeat.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';
 import { startOwnRedis } from '../helpers/own-redis.js';
+import { sampleApiProject, type TempProject } from '../helpers/temp-project.js';
 import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
 const silent = createLogger({ level: 'silent', pretty: false });
 
-function project(apiUrl: string): { config: Config; dir: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'restq-dash-'));
-  mkdirSync(path.join(dir, 'jobs'));
-  writeFileSync(path.join(dir, 'connections.yaml'), `connections:\n  demo:\n    baseUrl: ${apiUrl}\n    accessToken: demo-static-token\n`);
-  writeFileSync(path.join(dir, 'jobs', 'orders.yaml'), 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 1000 }\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n');
-  writeFileSync(path.join(dir, 'jobs', 'broken.yaml'), 'connection: demo\nscalar:\n  path: /v1/missing\n  value: $.count\noutput:\n  - stdout: {}\n');
-  return { config: loadConfig({ dir, env: {} }), dir };
+function project(apiUrl: string): TempProject {
+  return sampleApiProject(apiUrl, { 'jobs/broken.yaml': 'connection: demo\nscalar:\n  path: /v1/missing\n  value: $.count\noutput:\n  - stdout: {}\n' });
 }
 
 describe('dashboard', () => {
   let api: SampleApi;
   let redis: Redis;
-  let dir: string;
+  let proj: TempProject;
   let config: Config;
   const prefix = `t-${randomUUID()}`;
   const queueName = 'restq';
@@ -42,7 +34,8 @@ describe('dashboard', () => {
 
   beforeAll(async () => {
     api = await startSampleApi();
-    ({ config, dir } = project(api.url));
+    proj = project(api.url);
+    config = proj.config;
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     queue = new Queue(queueName, { connection: redis, prefix });
   });
@@ -55,7 +48,7 @@ describe('dashboard', () => {
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
     await api.close();
-    rmSync(dir, { recursive: true, force: true });
+    proj.cleanup();
   });
 
   async function serve(options: Partial<Parameters<typeof createDashboardApp>[0]> = {}): Promise<string> {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectionsYaml, tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
-import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { connectionsYaml, tempProject, type TempProject } from '../helpers/temp-project.js';
+import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
 import { runInProcess } from '../helpers/run-in-process.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -52,11 +52,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-let project: ConfigDir | undefined;
+let project: TempProject | undefined;
 afterEach(() => project?.cleanup());
 
-function setup(job: string[], extraFiles: Record<string, string> = {}): ConfigDir {
-  project = tempConfigDir({
+function setup(job: string[], extraFiles: Record<string, string> = {}): TempProject {
+  project = tempProject({
     'connections.yaml': connectionsYaml(server.url, ['accessToken: test-token-1']),
     'jobs/extract.yaml': lines('connection: api', ...job),
     ...extraFiles,

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectionsYaml, tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
-import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { connectionsYaml, tempProject, type TempProject } from '../helpers/temp-project.js';
+import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
 import { runInProcess } from '../helpers/run-in-process.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -33,11 +33,11 @@ afterAll(async () => {
   await server.close();
 });
 
-let project: ConfigDir | undefined;
+let project: TempProject | undefined;
 afterEach(() => project?.cleanup());
 
 async function run(baseUrl: string, path: string, connection: string[] = []) {
-  project = tempConfigDir({
+  project = tempProject({
     // attempts: 1, so these tests stay about one failing request whatever retry policy applies.
     'connections.yaml': connectionsYaml(baseUrl, [`accessToken: ${TOKEN}`, `apiKey: ${KEY}`, 'retry: { attempts: 1 }', ...connection]),
     'jobs/extract.yaml': lines('connection: api', 'grid:', `  path: ${path}`, '  query: { api_key: "${API_KEY}" }', '  rows: $.data[*]', 'output:', '  - csv: out/x.csv'),

@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
 import { readSettings } from '../../src/runtime/settings.js';
 import { tokenProviders } from '../../src/auth/token-provider-factory.js';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
-import { createLogger } from '../../src/log/logger.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';
+import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
 const secret = (name: string) => `${name}-${randomBytes(9).toString('hex')}`;
 
@@ -24,9 +19,9 @@ const secret = (name: string) => `${name}-${randomBytes(9).toString('hex')}`;
  * before the first page (a retry), and on /fail echoes the request's Authorization header in a
  * 500 body, as careless APIs do, so a secret reaches restq's error excerpt unless redacted.
  */
-async function startDataApi(seen: Set<string>): Promise<{ url: string; server: Server }> {
+async function startDataApi(seen: Set<string>): Promise<TestServer> {
   let flaky = true;
-  const server = createServer((req, res) => {
+  return startTestServer((req, res) => {
     const auth = req.headers.authorization ?? '';
     const token = /^Bearer (.+)$/.exec(auth)?.[1];
     if (token) seen.add(token);
@@ -39,8 +34,6 @@ async function startDataApi(seen: Set<string>): Promise<{ url: string; server: S
     const body = JSON.stringify({ data: [{ id: 1, owner: 'a' }, { id: 2, owner: 'b' }] });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 describe('logs of a run with a token refresh, retries and failures', () => {
@@ -51,22 +44,16 @@ describe('logs of a run with a token refresh, retries and failures', () => {
   const hookSecret = secret('hook-secret');
   const seenTokens = new Set<string>();
   let api: SampleApi;
-  let data: { url: string; server: Server };
-  let hook: Server;
-  let dir: string;
+  let data: TestServer;
+  let hook: TestServer;
+  let project: TempProject;
   let config: Config;
 
   beforeAll(async () => {
     api = await startSampleApi({ clientId, clientSecret, refreshToken: seedRefreshToken, tokenLifetimeSeconds: 3600 });
     data = await startDataApi(seenTokens);
-    hook = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(204).end());
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/in`;
-    dir = mkdtempSync(path.join(tmpdir(), 'restq-logs-'));
-    mkdirSync(path.join(dir, 'jobs'));
+    hook = await startTestServer((_req, res) => void res.writeHead(204).end());
+    const hookUrl = `${hook.url}/in`;
     const connection = (refreshToken: string) =>
       [
         `    baseUrl: ${data.url}`,
@@ -77,34 +64,25 @@ describe('logs of a run with a token refresh, retries and failures', () => {
         `      endpoint: ${api.url}/oauth/token`,
         `      refreshToken: ${refreshToken}`,
       ].join('\n');
-    writeFileSync(path.join(dir, 'connections.yaml'), `connections:\n  api:\n${connection('${REFRESH_TOKEN}')}\n  stale:\n${connection('${WRONG_REFRESH_TOKEN}')}\n`);
     const output = `output:\n  - csv: out/{job}.csv\n  - webhook: { url: "${hookUrl}", secret: "\${HOOK_SECRET}" }\n`;
-    writeFileSync(path.join(dir, 'jobs', 'rows.yaml'), `connection: api\ngrid:\n  path: /rows\n  rows: $.data[*]\n${output}`);
-    writeFileSync(path.join(dir, 'jobs', 'fails.yaml'), `connection: api\ngrid:\n  path: /fail\n  rows: $.data[*]\n${output}`);
-    writeFileSync(path.join(dir, 'jobs', 'stale.yaml'), `connection: stale\ngrid:\n  path: /rows\n  rows: $.data[*]\n${output}`);
-    config = loadConfig({
-      dir,
-      env: { CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, REFRESH_TOKEN: seedRefreshToken, WRONG_REFRESH_TOKEN: wrongRefreshToken, HOOK_SECRET: hookSecret },
+    project = tempProject({
+      'connections.yaml': `connections:\n  api:\n${connection('${REFRESH_TOKEN}')}\n  stale:\n${connection('${WRONG_REFRESH_TOKEN}')}\n`,
+      'jobs/rows.yaml': `connection: api\ngrid:\n  path: /rows\n  rows: $.data[*]\n${output}`,
+      'jobs/fails.yaml': `connection: api\ngrid:\n  path: /fail\n  rows: $.data[*]\n${output}`,
+      'jobs/stale.yaml': `connection: stale\ngrid:\n  path: /rows\n  rows: $.data[*]\n${output}`,
     });
+    config = project.load({ CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, REFRESH_TOKEN: seedRefreshToken, WRONG_REFRESH_TOKEN: wrongRefreshToken, HOOK_SECRET: hookSecret });
   });
 
   afterAll(async () => {
     await api.close();
-    data.server.closeAllConnections();
-    data.server.close();
-    hook.close();
-    rmSync(dir, { recursive: true, force: true });
+    await data.close();
+    await hook.close();
+    project.cleanup();
   });
 
   it('contain job, runId and connection fields, and none of the secrets used', async () => {
-    let text = '';
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        text += String(chunk);
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'trace', destination, redactor: config.redactor, pretty: false });
+    const { logger, records, text: logText } = memoryLogger({ config, level: 'trace' });
     const metrics = new Metrics({ processMetrics: false });
     const store = await openTokenStore({ config, settings: readSettings({}) });
     const clients = new ApiClients({ config, logger, metrics, tokens: tokenProviders({ config, store, logger, metrics }) });
@@ -137,7 +115,8 @@ describe('logs of a run with a token refresh, retries and failures', () => {
     expect(sampleValue(scraped, 'restq_http_requests_total', { connection: 'api', status: '500' })).toBe(3);
     expect(sampleValue(scraped, 'restq_runs_failed_total', { job: 'stale', code: 'E_INVALID_GRANT' })).toBe(1);
 
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const text = logText();
+    const lines = records();
     expect(lines.length).toBeGreaterThan(3);
     const retryLine = lines.find((l) => String(l['msg']).includes('answered 503'));
     expect(retryLine).toMatchObject({ job: 'rows', connection: 'api', runId: expect.any(String) });

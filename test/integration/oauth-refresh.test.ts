@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,14 +14,15 @@ import { ApiClients } from '../../src/http/api-client-registry.js';
 import { createDispatcher } from '../../src/http/dispatcher.js';
 import type { RestqError } from '../../src/errors/restq-error.js';
 import { startSampleApi, type SampleApi, type SampleApiOptions } from '../../src/demo/sample-api.js';
-import { memoryLogger, tempConfig, type TempConfig } from '../helpers/temp-config.js';
+import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { CLI } from '../helpers/run-cli.js';
+import { tempConfig, type TempConfig } from '../helpers/temp-project.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
-// `npm test` builds first, so the compiled CLI is current and starts 3x faster than tsx.
-const BUILT = existsSync(path.resolve('dist/cli.js'));
-const TSX = BUILT ? process.execPath : path.resolve('node_modules/.bin/tsx');
-const CLI = path.resolve(BUILT ? 'dist/cli.js' : 'src/cli.ts');
+// The built CLI (the global setup rebuilds it when src/ is newer).
+const TSX = process.execPath;
 const CLIENT_SECRET = 'client-secret-Zq9';
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -123,8 +123,7 @@ describe('OAuth2 refresh against a rotating token server', () => {
     const lifetime = 1500;
     const server = await api({ tokenLifetimeMs: lifetime });
     const temp = setup(server);
-    mkdirSync(path.join(temp.dir, 'jobs'));
-    writeFileSync(path.join(temp.dir, 'jobs', 'count.yaml'), 'connection: api\nscalar:\n  path: /v1/orders/count\n  value: $.count\noutput:\n  - stdout: {}\n');
+    temp.writeJob('count', 'connection: api\nscalar:\n  path: /v1/orders/count\n  value: $.count\noutput:\n  - stdout: {}\n');
     let lastIssue = 0;
     for (const expected of [1, 2]) {
       // The second process starts after the first one's token expired.
@@ -334,15 +333,8 @@ refresh:
 });
 
 /** A bare token endpoint for shapes the sample API does not produce. */
-async function tokenServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+async function tokenServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
+  const server = await startTestServer(handler);
+  cleanups.push(() => server.close());
+  return server;
 }

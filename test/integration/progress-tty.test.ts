@@ -1,20 +1,18 @@
 /* eslint-disable no-control-regex -- this test is about the escape sequences a terminal receives */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
+import { CLI } from '../helpers/run-cli.js';
+import { sampleApiProject, type TempProject } from '../helpers/temp-project.js';
 
 const run = promisify(execFile);
-const cli = path.resolve('dist/cli.js');
 /** An SGR colour sequence (ESC [ … m); cursor control such as ESC [2K is not colour. */
 const COLOUR = /\x1b\[[0-9;]*m/;
 
 /** Runs `restq` with a pseudo-terminal as stdin/stdout/stderr (util-linux `script`), returning what the terminal showed. */
 async function inTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const command = ['node', cli, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const command = ['node', CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const { stdout } = await run('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env, TERM: 'xterm-256color' }, timeout: 20_000 });
   return stdout;
 }
@@ -22,18 +20,17 @@ async function inTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<strin
 describe('restq run on a terminal (util-linux script gives it a pseudo-terminal)', () => {
   let api: SampleApi;
   let dir: string;
+  let project: TempProject;
 
   beforeAll(async () => {
     api = await startSampleApi({ orders: 300, pageSize: 100 });
-    dir = mkdtempSync(path.join(tmpdir(), 'restq-tty-'));
-    mkdirSync(path.join(dir, 'jobs'));
-    writeFileSync(path.join(dir, 'connections.yaml'), `connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: demo-static-token\n`);
-    writeFileSync(path.join(dir, 'jobs', 'orders.yaml'), 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 1000 }\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n');
+    project = sampleApiProject(api.url);
+    dir = project.dir;
   });
 
   afterAll(async () => {
     await api.close();
-    rmSync(dir, { recursive: true, force: true });
+    project.cleanup();
   });
 
   it('shows a live progress line that it erases before the summary, and colours logs unless NO_COLOR is set', async () => {
@@ -51,7 +48,7 @@ describe('restq run on a terminal (util-linux script gives it a pseudo-terminal)
   });
 
   it('prints nothing but the summary (and JSON log lines) when stderr is not a terminal', async () => {
-    const { stdout, stderr } = await run('node', [cli, '--config', dir, 'run', 'orders'], { env: { ...process.env, LOG_LEVEL: 'info' } });
+    const { stdout, stderr } = await run('node', [CLI, '--config', dir, 'run', 'orders'], { env: { ...process.env, LOG_LEVEL: 'info' } });
     expect(stdout).toBe('');
     expect(stderr).not.toContain('\x1b[');
     expect(stderr).not.toContain('pages ');

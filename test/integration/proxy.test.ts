@@ -11,7 +11,8 @@ import type { HttpError } from '../../src/errors/http-error.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { startNtlmProxy, type NtlmProxy } from '../helpers/ntlm-proxy.js';
 import { createTestCa, startHttpsServer, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
-import { memoryLogger, tempConfig } from '../helpers/temp-config.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { tempConfig } from '../helpers/temp-project.js';
 
 const PROXY_PASSWORD = 'pr0xy-Pa55word!';
 const CLIENT_SECRET = 'proxied-client-secret';

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { freePort, startOwnRedis } from '../helpers/own-redis.js';
-import { createProject, deletePrefix, testSettings, until } from '../helpers/queue-fixture.js';
-import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
+import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
 const url = inject('redisUrl');
 const TOKEN = 'at-process-test-9d2c';

@@ -1,6 +1,4 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,7 +12,11 @@ import { statusCommand } from '../../src/commands/status.js';
 import type { RunJobProgress } from '../../src/queue/run-worker.js';
 import { RunWorker } from '../../src/queue/run-worker.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
-import { captureLogger, createProject, deletePrefix, testSettings, until, type Project } from '../helpers/queue-fixture.js';
+import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject, type TempProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
 import { scanKeysAndValues } from '../helpers/redis-scan.js';
 
 const url = inject('redisUrl');
@@ -22,8 +24,7 @@ const ACCESS_TOKEN = 'at-queue-test-7f3a9c1d2e';
 const API_SECRET = 'sec-queue-test-5b8e0a4f';
 
 let api: SampleApi;
-let flaky: Server;
-let flakyUrl: string;
+let flaky: TestServer;
 let flakyCalls = 0;
 const sinceSeen: string[] = [];
 let admin: Redis;
@@ -31,27 +32,23 @@ let admin: Redis;
 beforeAll(async () => {
   api = await startSampleApi({ staticTokens: [ACCESS_TOKEN] });
   // Answers 503 to the first two requests of each `fail=` group, 404 on /missing, and records ?since=.
-  flaky = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
+  flaky = await startTestServer((_req, res, { url: u }) => {
     flakyCalls++;
     if (u.pathname === '/missing') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such thing"}');
     if (u.pathname === '/flaky' && flakyCalls <= 2) return void res.writeHead(503).end('busy');
     sinceSeen.push(u.searchParams.get('since') ?? '');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 42 }));
   });
-  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
-  flakyUrl = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
   admin = new Redis(url);
 });
 
 afterAll(async () => {
   await api.close();
-  flaky.closeAllConnections();
-  await new Promise((r) => flaky.close(r));
+  await flaky.close();
   admin.disconnect();
 });
 
-function project(): Project {
+function project(): TempProject {
   return createProject(
     `connections:
   demo:
@@ -60,7 +57,7 @@ function project(): Project {
     apiSecret: ${API_SECRET}
     retry: { attempts: 1 }
   side:
-    baseUrl: ${flakyUrl}
+    baseUrl: ${flaky.url}
     accessToken: ${ACCESS_TOKEN}
     retry: { attempts: 1 }
 `,
@@ -104,7 +101,7 @@ async function withWorker<T>(
   const proj = project();
   const settings = testSettings(url, env);
   const config = loadConfig({ dir: proj.dir, env: {} });
-  const { logger, lines } = captureLogger('debug');
+  const { logger, lines } = memoryLogger({ level: 'debug' });
   const clients = new ApiClients({ config, logger });
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const worker = new RunWorker({ config, settings, clients, logger, redis, concurrency: 2, progressIntervalMs: 0 });

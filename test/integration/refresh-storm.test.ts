@@ -4,9 +4,11 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
-import { createProject, deletePrefix, testSettings, until } from '../helpers/queue-fixture.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
 import { scanKeysAndValues } from '../helpers/redis-scan.js';
-import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
+import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
 const url = inject('redisUrl');
 const WORKERS = 4;

@@ -39,7 +39,7 @@ async function runScalar(setup: RunSetup = {}) {
   const out = captureStream();
   try {
     const result = await runJob({ config: project.config, job: 'count', clients, logger: log.logger, stdout: out.stream }).catch((e: unknown) => e);
-    const retries = log.lines().filter((l) => typeof l['waitMs'] === 'number');
+    const retries = log.records().filter((l) => typeof l['waitMs'] === 'number');
     return { result, waits, retries, stdout: out.text(), logText: log.text() };
   } finally {
     await clients.close();

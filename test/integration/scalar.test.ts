@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectionsYaml, tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
-import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { connectionsYaml, tempProject, type TempProject } from '../helpers/temp-project.js';
+import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
 import { runInProcess } from '../helpers/run-in-process.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -13,11 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-let project: ConfigDir | undefined;
+let project: TempProject | undefined;
 afterEach(() => project?.cleanup());
 
-function setup(value: string, output = ['  - stdout:', '  - csv: out/count.csv']): ConfigDir {
-  project = tempConfigDir({
+function setup(value: string, output = ['  - stdout:', '  - csv: out/count.csv']): TempProject {
+  project = tempProject({
     'connections.yaml': connectionsYaml(server.url),
     'jobs/count.yaml': lines('connection: api', 'scalar:', '  path: /count', `  value: ${value}`, '  column: open_orders', 'output:', ...output),
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
-import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
+import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -17,8 +17,8 @@ const SECRETS = {
 };
 
 let server: TestServer;
-let project: ConfigDir;
-let invalid: ConfigDir;
+let project: TempProject;
+let invalid: TempProject;
 
 beforeAll(async () => {
   server = await startServer({
@@ -39,14 +39,14 @@ beforeAll(async () => {
     '    apiSecret: ${API_SECRET}',
     '    retry: { attempts: 1 }',
   ];
-  project = tempConfigDir({
+  project = tempProject({
     'connections.yaml': lines(...connection),
     '.env': lines(...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`)),
     'jobs/items.yaml': lines('connection: api', 'grid:', '  path: /items', '  query: { token: "${QUERY_TOKEN}" }', '  rows: $.data[*]', 'output:', '  - stdout:'),
     'jobs/fail.yaml': lines('connection: api', 'grid:', '  path: /fail', '  query: { token: "${QUERY_TOKEN}" }', '  rows: $.data[*]'),
     'jobs/hook.yaml': lines('connection: api', 'grid:', '  path: /items', '  rows: $.data[*]', 'output:', '  - webhook: { url: "http://127.0.0.1:9/hook", secret: "${HOOK_SECRET}" }'),
   });
-  invalid = tempConfigDir({
+  invalid = tempProject({
     'connections.yaml': lines(
       ...connection,
       '    securityProtocol: ${API_SECRET}',

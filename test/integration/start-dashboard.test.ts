@@ -3,14 +3,16 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { sampleValue } from '../../src/ops/metrics.js';
-import { createProject, deletePrefix, testSettings, until, type Project } from '../helpers/queue-fixture.js';
-import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject, type TempProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
+import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
 const redisUrl = inject('redisUrl');
 
 describe('restq start --dashboard (one process: schedules, worker, dashboard)', () => {
   let api: SampleApi;
-  let project: Project;
+  let project: TempProject;
   let admin: Redis;
   const settings = testSettings(redisUrl);
   const processes: RestqProcess[] = [];
@@ -55,10 +57,14 @@ describe('restq start --dashboard (one process: schedules, worker, dashboard)', 
     expect(sampleValue(text, 'restq_http_requests_total', { connection: 'demo', status: '200' })).toBe(1);
     expect(sampleValue(text, 'restq_queue_jobs', { state: 'completed' })).toBe(1);
 
+    // The heartbeat key is there while the worker runs (so its absence below means something) ...
+    const heartbeat = `${settings.prefix}:${settings.queue}:workers:${await heartbeatIdOf(start)}`;
+    expect(await admin.exists(heartbeat)).toBe(1);
+    expect(await admin.pttl(heartbeat)).toBeGreaterThan(0);
     start.child.kill('SIGTERM');
     expect(await start.exited).toBe(0);
-    // A clean shutdown removes the heartbeat: the worker is gone, not dead.
-    expect(await admin.exists(`${settings.prefix}:${settings.queue}:workers:${await heartbeatIdOf(start)}`)).toBe(0);
+    // ... and a clean shutdown removes it at once, long before it would expire: the worker is gone, not dead.
+    expect(await admin.exists(heartbeat)).toBe(0);
   });
 
   it('refuses --dashboard without REDIS_URL (exit 2)', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
-import { json, startServer, type TestServer } from '../helpers/json-server.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
+import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
 import { runInProcess } from '../helpers/run-in-process.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-let project: ConfigDir | undefined;
+let project: TempProject | undefined;
 afterEach(() => {
   project?.cleanup();
   server.requests.length = 0;
@@ -20,7 +20,7 @@ afterEach(() => {
 const START = new Date('2026-05-06T07:08:09.000Z');
 
 async function request(connection: string[], job: string[], options: Parameters<typeof runInProcess>[2] = {}) {
-  project = tempConfigDir({
+  project = tempProject({
     'connections.yaml': lines('connections:', '  api:', `    baseUrl: ${server.url}/v2`, ...connection.map((l) => `    ${l}`)),
     'jobs/search.yaml': lines('connection: api', ...job, 'output:', '  - stdout:'),
   });
@@ -132,7 +132,7 @@ describe('request templates', () => {
   });
 
   it('fails before sending when a {{params.x}} has no value, telling how to pass it', async () => {
-    project = tempConfigDir({
+    project = tempProject({
       'connections.yaml': lines('connections:', '  api:', `    baseUrl: ${server.url}/v2`),
       'jobs/search.yaml': lines('connection: api', 'grid:', '  path: /search', '  query: { q: "{{params.q}}" }', '  rows: $.data[*]'),
     });

@@ -148,6 +148,21 @@ describe('webhook sink', () => {
     expect(existsSync(path.join(project.dir, 'out', 'items.csv'))).toBe(false);
   });
 
+  it('a receiver that keeps answering 503: 5 tries of the same request, then the run fails and nothing is published', async () => {
+    const api = await startApi();
+    const hook = await startTestServer((_req, res) => sendJson(res, 503, { error: 'busy' }, { 'retry-after': '0' }));
+    closers.push(() => hook.close());
+    const { result, project } = await run(api.url, { grid, output: [{ csv: 'out/items.csv' }, { webhook: { url: hook.url, batchSize: 5, secret: '${HOOK_SECRET}' } }] });
+    expect(result).toBeInstanceOf(RestqError);
+    // Not permanent: a queued run is retried whole (same runId, so the same Idempotency-Keys).
+    expect(result).toMatchObject({ code: 'E_SINK', permanent: false });
+    expect((result as Error).message).toMatch(/webhook POST .* answered 503 to batch 1 \(Idempotency-Key .*:1\) after 5 attempts/);
+    expect(hook.requests).toHaveLength(5);
+    expect(new Set(hook.requests.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    expect(new Set(hook.requests.map((r) => r.body)).size).toBe(1);
+    expect(existsSync(path.join(project.dir, 'out', 'items.csv'))).toBe(false);
+  });
+
   it('a CSV listed before the webhook is not published when the last batch fails', async () => {
     const api = await startApi();
     // Batches 1-4 are taken; the last one (batch 5, last: true) is refused.

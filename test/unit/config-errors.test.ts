@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigError, formatConfigIssue } from '../../src/errors/config-error.js';
-import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
 const CONNECTIONS = ['connections:', '  api:', '    baseUrl: http://127.0.0.1:9', '    accessToken: tok-abcdef', ''].join('\n');
 const JOB = ['connection: api', 'grid:', '  path: /orders', '  rows: $.data[*]', ''].join('\n');
@@ -232,11 +232,11 @@ const CASES: Case[] = [
 ];
 
 describe('configuration errors name the file, line and column', () => {
-  let project: ConfigDir | undefined;
+  let project: TempProject | undefined;
   afterEach(() => project?.cleanup());
 
   it.each(CASES)('$name', ({ files, env, at, message }) => {
-    project = tempConfigDir({ 'connections.yaml': CONNECTIONS, 'jobs/orders.yaml': JOB, ...files });
+    project = tempProject({ 'connections.yaml': CONNECTIONS, 'jobs/orders.yaml': JOB, ...files });
     let error: unknown;
     try {
       loadConfig({ dir: project.dir, env: env ?? {} });

@@ -2,16 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { validateSummary } from '../../src/commands/validate.js';
-import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
 const JOB = lines('connection: api', 'grid:', '  path: /orders', '  rows: $.data[*]');
 
-let project: ConfigDir | undefined;
+let project: TempProject | undefined;
 afterEach(() => project?.cleanup());
 
 function load(files: Record<string, string>, env: Record<string, string> = {}) {
-  project = tempConfigDir(files);
+  project = tempProject(files);
   return loadConfig({ dir: project.dir, env });
 }
 
@@ -133,7 +133,7 @@ describe('loading a valid project', () => {
   });
 
   it('tells where it looked when connections.yaml is missing', () => {
-    project = tempConfigDir({ 'jobs/orders.yaml': JOB });
+    project = tempProject({ 'jobs/orders.yaml': JOB });
     expect(() => loadConfig({ dir: project!.dir, env: {} })).toThrow(/connections\.yaml not found: restq looks for connections\.yaml and jobs\/\*\.yaml in .*; pass --config DIR or set RESTQ_CONFIG_DIR/);
   });
 });

@@ -91,7 +91,7 @@ describe('withRetry', () => {
   it('logs each retry with status, wait and a redacted URL', async () => {
     const { send, log } = setup([response(503), response(200)]);
     await send(request());
-    const [line] = log.lines();
+    const [line] = log.records();
     expect(line).toMatchObject({ level: 40, status: 503, attempt: 1, waitMs: 100, method: 'GET' });
     expect(log.text()).not.toContain('s3cr3t-value');
   });

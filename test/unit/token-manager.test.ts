@@ -3,7 +3,8 @@ import { MemoryTokenStore } from '../../src/auth/memory-token-store.js';
 import type { TokenGrant } from '../../src/auth/refresh-client.js';
 import { isFresh, seedHash, TokenManager } from '../../src/auth/token-manager.js';
 import { jwtExpiry } from '../../src/auth/jwt-expiry.js';
-import { memoryLogger, tempConfig, type TempConfig } from '../helpers/temp-config.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { tempConfig, type TempConfig } from '../helpers/temp-project.js';
 
 let temp: TempConfig | undefined;
 afterEach(() => {
