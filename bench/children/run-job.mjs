@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../dist/config/load-config.js';
 import { tuneHeapForJobs } from '../../dist/heap-tuning.js';
-import { ApiClients } from '../../dist/http/api-clients.js';
+import { ApiClients } from '../../dist/http/api-client-registry.js';
 import { runJob } from '../../dist/runner.js';
 
 const [dir, job, mode = 'cli'] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
@@ -272,5 +272,15 @@ describe('the shipped forEach demo job', () => {
     } finally {
       await sample.close();
     }
+  });
+});
+
+describe('dry run of a forEach job', () => {
+  it('shows the parent request and the child path template instead of failing on {{customer.id}}', async () => {
+    const { describeDryRun } = await import('../../src/commands/dry-run.js');
+    project = writeProject({ api: { baseUrl: 'http://127.0.0.1:9' } }, { orders: forEachJob(3) });
+    const plan = describeDryRun(project.config, 'orders', {});
+    expect(plan.request.url).toBe('http://127.0.0.1:9/customers');
+    expect(plan.forEach).toEqual({ as: 'customer', concurrency: 3, rows: '$.data[*]', child: { method: 'GET', path: '/customers/{{customer.id}}/orders' } });
   });
 });
