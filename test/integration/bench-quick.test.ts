@@ -31,7 +31,8 @@ describe('benchmarks, quick mode', () => {
       'RSS growth, --max-semi-space-size=4',
     ]);
     expect(report.lines[0]!.restq).toBeGreaterThan(report.lines[0]!.baseline * 0.5);
-  });
+    // Six child processes (CLI, library, capped; tiny and big page each).
+  }, 120_000);
 });
 
 describe('benchmarks that need Redis, quick mode', () => {
