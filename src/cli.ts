@@ -8,6 +8,7 @@ import { enqueueCommand } from './commands/enqueue.js';
 import { formatScheduleSync, scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
 import { formatStatus, statusCommand } from './commands/status.js';
+import { openJobState } from './commands/open-job-state.js';
 import { runWorkerService } from './commands/worker.js';
 import { isDistributed, readQueueSettings } from './queue/queue-settings.js';
 import { formatTokenReport, tokenCommand } from './commands/token.js';
@@ -132,8 +133,11 @@ export function buildProgram(): Command {
         wrapTransport: httpPolicy({ logger: log, redactor: config.redactor, rateLimiters }),
       });
       const progress = new ProgressLine();
+      // History, cursor and lastSuccessAt: Redis with REDIS_URL, else .restq/ (SPEC 8).
+      const jobState = await openJobState(config);
       try {
-        const result = await runJob({ config, job: jobName, params, clients, logger: log, onProgress: (p) => progress.update(p) });
+        const lastSuccessAt = await jobState.state.lastSuccessAt(jobName);
+        const result = await runJob({ config, job: jobName, params, clients, logger: log, state: jobState.state, trigger: 'cli', lastSuccessAt, onProgress: (p) => progress.update(p) });
         progress.clear();
         // runJob already logged result.warnings (at warn level); printing them again would say it twice.
         process.stderr.write(`${formatSummary(result)}\n`);
@@ -143,6 +147,7 @@ export function buildProgram(): Command {
       } finally {
         await clients.close();
         await store.close();
+        await jobState.close();
         redis?.disconnect();
       }
     });
@@ -244,12 +249,85 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per job: schedule, next run, last run; queue counts (needs REDIS_URL)')
+    .description('per job: schedule, next run, last run (from the run history), paused; queue counts with REDIS_URL')
     .option('--json', 'print {jobs, queue} as JSON on stdout')
     .action(async (options: { json?: boolean }) => {
       const config = load(program.opts<GlobalOptions>());
-      const report = await statusCommand(config, readDistributedSettings('status'));
+      const report = await statusCommand(config);
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+    });
+
+  program
+    .command('state')
+    .description("show an incremental job's cursor; --set V moves it (also back), --reset forgets it")
+    .argument('<job>', 'job name')
+    .option('--json', 'print {job, cursor, updatedAt, runId} as JSON on stdout')
+    .option('--set <value>', 'set the cursor to a value of its type (e.g. 2024-01-01T00:00:00Z)')
+    .option('--reset', 'forget the cursor: the next run starts at incremental.start')
+    .action(async (jobName: string, options: { json?: boolean; set?: string; reset?: boolean }) => {
+      const config = load(program.opts<GlobalOptions>());
+      const { stateCommand, formatState } = await import('./commands/state.js');
+      const access = await openJobState(config);
+      try {
+        const report = await stateCommand({ config, state: access.state, job: jobName, set: options.set, reset: options.reset });
+        const job = config.jobs[jobName]!;
+        process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${formatState(report, job.kind === 'grid' ? (job.incremental?.start ?? '') : '')}\n`);
+      } finally {
+        await access.close();
+      }
+    });
+
+  program
+    .command('history')
+    .description("the job's recent runs, newest first (RESTQ_HISTORY kept per job)")
+    .argument('<job>', 'job name')
+    .option('--limit <n>', 'runs to show', '20')
+    .option('--json', 'print the history records as a JSON array on stdout')
+    .action(async (jobName: string, options: { limit: string; json?: boolean }) => {
+      const config = load(program.opts<GlobalOptions>());
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit expects a positive whole number, got "${options.limit}"`);
+      const { historyCommand, formatHistory } = await import('./commands/history.js');
+      const access = await openJobState(config);
+      try {
+        const records = await historyCommand({ config, state: access.state, job: jobName, limit });
+        process.stdout.write(options.json ? `${JSON.stringify(records, null, 2)}\n` : `${formatHistory(records)}\n`);
+      } finally {
+        await access.close();
+      }
+    });
+
+  for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+    program
+      .command(name)
+      .description(paused ? "pause a job's schedule: its ticks are recorded as skipped until `restq resume`" : 'resume a paused job')
+      .argument('<job>', 'job name')
+      .action(async (jobName: string) => {
+        const config = load(program.opts<GlobalOptions>());
+        const { pauseCommand, formatPause } = await import('./commands/pause.js');
+        const access = await openJobState(config);
+        try {
+          process.stderr.write(`${formatPause(jobName, await pauseCommand({ config, state: access.state, job: jobName, paused }))}\n`);
+        } finally {
+          await access.close();
+        }
+      });
+  }
+
+  program
+    .command('backfill')
+    .description('one run per time window [from, to): queued for the workers (REDIS_URL) or in order in this process; never moves the cursor')
+    .argument('<job>', 'an incremental job (type: datetime)')
+    .requiredOption('--from <time>', 'start of the first window (ISO 8601)')
+    .option('--to <time>', 'end of the last window (ISO 8601; default now)')
+    .option('--slice <duration>', 'window size, e.g. 6h or 1d (default incremental.slice, else 1d)')
+    .option('--wait', 'wait for every window, show windows done/total, exit 1 if any failed (standalone always waits)')
+    .action(async (jobName: string, options: { from: string; to?: string; slice?: string; wait?: boolean }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = load(globals);
+      const { backfillCli } = await import('./commands/backfill-cli.js');
+      const failed = await backfillCli({ config, logger: logger(globals, config), job: jobName, from: options.from, to: options.to, slice: options.slice, wait: options.wait === true });
+      if (failed > 0) throw new RunFailed(`backfill: ${failed} window${failed === 1 ? '' : 's'} failed; re-run one alone with --from/--to of that window`);
     });
 
   program
@@ -314,7 +392,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return EXIT_FAILURE;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || (isRestqError(error) && error.code === 'E_USAGE')) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT_USAGE;
     }

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { isDistributed, readQueueSettings, readShutdownGraceMs, safeRedisUrl } from '../queue/queue-settings.js';
 import { StandaloneScheduler } from '../queue/standalone-scheduler.js';
+import { openStateStore } from '../state/open-state-store.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
 import { createModeClients } from './api-clients-for-mode.js';
 import { formatScheduleSync, scheduleCommand } from './schedule.js';
@@ -38,9 +39,13 @@ export async function startCommand(options: StartOptions): Promise<void> {
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
   const graceMs = readShutdownGraceMs(env);
   const mode = await createModeClients(config, logger, env);
-  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
-  const entries = scheduler.start();
-  for (const e of entries) print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
+  const state = openStateStore({ configDir: config.dir, env });
+  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
+  const entries = await scheduler.start();
+  for (const e of entries) {
+    const missed = e.missed === undefined ? '' : `; missed tick ${new Date(e.missed).toISOString()} while stopped: ${config.jobs[e.job]!.misfire === 'skip' ? 'misfire: skip' : 'one catch-up run now'}`;
+    print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}${missed}`);
+  }
   if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');
   await new Promise<void>((resolve, reject) => {
     const removeHandlers = onShutdownSignal(async () => {

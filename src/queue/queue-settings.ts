@@ -1,6 +1,7 @@
 import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
 import { redisPrefix } from '../redis-client.js';
+import { readHistoryLimit } from '../state/open-state-store.js';
 
 /** How finished runs are kept in BullMQ (its KeepJobs): at most `count`, none older than `ageSeconds`. */
 export interface Retention {
@@ -27,8 +28,8 @@ export interface QueueSettings {
   lockDurationMs: number;
   /** How often workers look for runs of dead workers (`RESTQ_STALLED_INTERVAL`). @default 30s */
   stalledIntervalMs: number;
-  /** Run records kept per job for `restq status` (`RESTQ_RUN_HISTORY`). @default 20 */
-  runHistory: number;
+  /** Run history records kept per job (`RESTQ_HISTORY`). @default 100 */
+  history: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -39,14 +40,6 @@ function duration(env: Env, name: string, fallback: number): number {
   const ms = parseDuration(raw);
   if (ms === undefined) throw new RestqError('E_CONFIG', `${name}=${JSON.stringify(raw)} is not a duration: use e.g. 500ms, 30s, 10m`, { permanent: true });
   return ms;
-}
-
-function integer(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new RestqError('E_CONFIG', `${name}=${JSON.stringify(raw)} must be a positive integer`, { permanent: true });
-  return n;
 }
 
 function retention(env: Env, name: string, fallback: Retention): Retention {
@@ -86,7 +79,7 @@ export function readQueueSettings(env: Env = process.env): QueueSettings {
     shutdownGraceMs: readShutdownGraceMs(env),
     lockDurationMs: duration(env, 'RESTQ_LOCK_DURATION', 30_000),
     stalledIntervalMs: duration(env, 'RESTQ_STALLED_INTERVAL', 30_000),
-    runHistory: integer(env, 'RESTQ_RUN_HISTORY', 20),
+    history: readHistoryLimit(env),
   };
 }
 

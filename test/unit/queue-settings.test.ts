@@ -4,7 +4,7 @@ import { isDistributed, readQueueSettings, safeRedisUrl } from '../../src/queue/
 describe('queue settings from the environment', () => {
   it('defaults queue and prefix to restq and keeps finished runs bounded', () => {
     const s = readQueueSettings({ REDIS_URL: 'redis://127.0.0.1:6379' });
-    expect(s).toMatchObject({ queue: 'restq', prefix: 'restq', backoffMs: 10_000, shutdownGraceMs: 30_000, runHistory: 20 });
+    expect(s).toMatchObject({ queue: 'restq', prefix: 'restq', backoffMs: 10_000, shutdownGraceMs: 30_000, history: 100 });
     expect(s.keepCompleted).toEqual({ count: 1000, ageSeconds: 7 * 86_400 });
     expect(s.keepFailed).toEqual({ count: 5000, ageSeconds: 30 * 86_400 });
   });
