@@ -2,7 +2,7 @@ import type { Config } from '../config/types.js';
 import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../logger.js';
-import { isDistributed } from '../queue/queue-settings.js';
+import type { Settings } from '../runtime/settings.js';
 import { createModeClients } from './api-clients-for-mode.js';
 import { enqueueBackfill, planBackfill, runBackfillInProcess, waitForBackfill, type WindowOutcome } from './backfill.js';
 import { openJobState } from './open-job-state.js';
@@ -15,7 +15,7 @@ export interface BackfillCliOptions {
   to?: string | undefined;
   slice?: string | undefined;
   wait: boolean;
-  env?: Readonly<Record<string, string | undefined>>;
+  settings: Settings;
   /** Data (run ids) go here. @default stdout */
   out?: (line: string) => void;
   /** Progress goes here. @default stderr */
@@ -29,7 +29,7 @@ export interface BackfillCliOptions {
  */
 export async function backfillCli(options: BackfillCliOptions): Promise<number> {
   const { config, logger } = options;
-  const env = options.env ?? process.env;
+  const { settings } = options;
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   let sliceMs: number | undefined;
@@ -41,9 +41,9 @@ export async function backfillCli(options: BackfillCliOptions): Promise<number> 
   const total = plan.windows.length;
   const report = (o: WindowOutcome, done: number) =>
     err(`backfill ${plan.job}: ${done}/${total} windows done — [${o.window.start}, ${o.window.end}) ${o.status}${o.status === 'succeeded' ? `, ${o.rows} rows` : `: ${o.error ?? ''}`}`);
-  const access = await openJobState(config, env);
+  const access = await openJobState(config, settings);
   try {
-    if (isDistributed(env) && access.runQueue) {
+    if (access.runQueue) {
       const runs = await enqueueBackfill(access.runQueue, config, plan);
       for (const run of runs) out(`${run.runId} ${run.window.start} ${run.window.end}`);
       err(`backfill ${plan.job}: ${total} window${total === 1 ? '' : 's'} queued; workers run them in parallel${options.wait ? '' : ' (--wait to follow them)'}`);
@@ -52,7 +52,7 @@ export async function backfillCli(options: BackfillCliOptions): Promise<number> 
       return outcomes.filter((o) => o.status === 'failed').length;
     }
     err(`backfill ${plan.job}: ${total} window${total === 1 ? '' : 's'}, run in order in this process (standalone mode)`);
-    const mode = await createModeClients(config, logger, env);
+    const mode = await createModeClients(config, logger, settings);
     try {
       const outcomes = await runBackfillInProcess({ config, clients: mode.clients, logger, state: access.state }, plan, (run) => out(`${run.runId} ${run.window.start} ${run.window.end}`), report);
       return outcomes.filter((o) => o.status === 'failed').length;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import { jobStatus, type StatusReport } from '../queue/queue-status.js';
+import type { Settings } from '../runtime/settings.js';
 import { openJobState } from './open-job-state.js';
 import { formatTable } from './table.js';
 
@@ -7,8 +8,8 @@ import { formatTable } from './table.js';
  * `restq status`: schedules, next and last runs (from the job history), pause flags, queue
  * counts. Works in both modes: standalone reads `.restq/`.
  */
-export async function statusCommand(config: Config, env: Readonly<Record<string, string | undefined>> = process.env): Promise<StatusReport> {
-  const access = await openJobState(config, env);
+export async function statusCommand(config: Config, settings: Settings): Promise<StatusReport> {
+  const access = await openJobState(config, settings);
   try {
     return await jobStatus(config, access.state, access.runQueue);
   } finally {

@@ -104,7 +104,7 @@ async function withWorker<T>(
 ): Promise<T> {
   const proj = project();
   const settings = testSettings(url, env);
-  const config = loadConfig({ dir: proj.dir });
+  const config = loadConfig({ dir: proj.dir, env: {} });
   const { logger, lines } = captureLogger('debug');
   const clients = new ApiClients({ config, logger });
   const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -141,7 +141,7 @@ describe('BullMQ worker', () => {
       expect(csv).toHaveLength(46);
       expect(csv.slice(1).every((line) => line.endsWith(',closed'))).toBe(true);
 
-      const status = await statusCommand(config, settings.env);
+      const status = await statusCommand(config, settings.all);
       expect(Object.keys(status)).toEqual(['mode', 'jobs', 'queue']);
       const orders = status.jobs.find((j) => j.name === 'orders')!;
       expect(Object.keys(orders)).toEqual(['name', 'schedule', 'timezone', 'nextRunAt', 'paused', 'lastRun']);
@@ -188,7 +188,7 @@ describe('BullMQ worker', () => {
       } finally {
         await queue.close();
       }
-      const status = await statusCommand(config, settings.env);
+      const status = await statusCommand(config, settings.all);
       expect(status.jobs.find((j) => j.name === 'missing')!.lastRun).toMatchObject({ status: 'failed', error: expect.stringContaining('404') });
       expect(status.jobs.find((j) => j.name === 'flaky')!.lastRun).toMatchObject({ status: 'succeeded', rows: 1 });
     });
