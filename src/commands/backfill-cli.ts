@@ -6,8 +6,18 @@ import type { Settings } from '../runtime/settings.js';
 import { createModeClients } from './api-clients-for-mode.js';
 import { enqueueBackfill, planBackfill, runBackfillInProcess, waitForBackfill, type WindowOutcome } from './backfill.js';
 import { openJobState } from './open-job-state.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
+import { RunFailed } from '../errors/usage-error.js';
 
-export interface BackfillCliOptions {
+/** The command line's `restq backfill JOB --from T [--to T] [--slice D] [--wait]`; exit 1 when a window failed. */
+export async function backfillCli(jobName: string, options: { from: string; to?: string; slice?: string; wait?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const failed = await backfill({ config, settings: ctx.settings, logger: commandLogger(ctx, config), job: jobName, from: options.from, to: options.to, slice: options.slice, wait: options.wait === true });
+  if (failed > 0) throw new RunFailed(`backfill: ${failed} window${failed === 1 ? '' : 's'} failed; re-run one alone with --from/--to of that window`);
+}
+
+export interface BackfillOptions {
   config: Config;
   logger: Logger;
   job: string;
@@ -27,7 +37,7 @@ export interface BackfillCliOptions {
  * them in order (standalone). Prints `RUNID START END` per window on stdout and windows
  * done/total on stderr. Returns the number of failed windows (0 when not waiting).
  */
-export async function backfillCli(options: BackfillCliOptions): Promise<number> {
+export async function backfill(options: BackfillOptions): Promise<number> {
   const { config, logger } = options;
   const { settings } = options;
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));

@@ -1,7 +1,10 @@
 import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { HistoryRecord, StateStore } from '../state/state-store.js';
+import { UsageError } from '../errors/usage-error.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 import { findJob } from './job-lookup.js';
+import { openJobState } from './open-job-state.js';
 import { formatTable } from './table.js';
 
 /** `restq history JOB [--limit N]`: the job's recent runs, newest first (SPEC 8). */
@@ -48,4 +51,18 @@ export function formatHistory(records: readonly HistoryRecord[]): string {
     .split('\n')
     .map((line) => ([...line].length > WIDTH ? `${[...line].slice(0, WIDTH - 1).join('')}…` : line))
     .join('\n');
+}
+
+/** `restq history JOB [--limit N] [--json]` from the command line. */
+export async function historyCli(jobName: string, options: { limit: string; json?: boolean }, ctx: CommandContext): Promise<void> {
+  const limit = Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit expects a positive whole number, got "${options.limit}"`);
+  const config = loadProjectConfig(ctx);
+  const access = await openJobState(config, ctx.settings);
+  try {
+    const records = await historyCommand({ config, state: access.state, job: jobName, limit });
+    process.stdout.write(options.json ? `${JSON.stringify(records, null, 2)}\n` : `${formatHistory(records)}\n`);
+  } finally {
+    await access.close();
+  }
 }

@@ -1,6 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { PauseState, StateStore } from '../state/state-store.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 import { findJob } from './job-lookup.js';
+import { openJobState } from './open-job-state.js';
 
 /**
  * `restq pause JOB` / `restq resume JOB`: while paused, the job's scheduled ticks are recorded
@@ -13,4 +15,15 @@ export async function pauseCommand(options: { config: Config; state: StateStore;
 
 export function formatPause(job: string, pause: PauseState): string {
   return pause.paused ? `${job}: paused since ${pause.since} (scheduled ticks are recorded as skipped; restq resume ${job} to undo)` : `${job}: resumed (scheduled ticks run again)`;
+}
+
+/** `restq pause JOB` / `restq resume JOB` from the command line. */
+export async function pauseCli(jobName: string, paused: boolean, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const access = await openJobState(config, ctx.settings);
+  try {
+    process.stderr.write(`${formatPause(jobName, await pauseCommand({ config, state: access.state, job: jobName, paused }))}\n`);
+  } finally {
+    await access.close();
+  }
 }

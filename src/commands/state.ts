@@ -2,7 +2,9 @@ import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import { cursorOrder, toCursorValue } from '../state/cursor-value.js';
 import type { CursorState, StateStore } from '../state/state-store.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 import { findIncrementalJob } from './job-lookup.js';
+import { openJobState } from './open-job-state.js';
 
 export interface StateCommandOptions {
   config: Config;
@@ -36,4 +38,17 @@ export async function stateCommand(options: StateCommandOptions): Promise<Cursor
 export function formatState(report: CursorState, start: string | number): string {
   if (report.cursor === null) return `${report.job}: no cursor yet: the next run starts at incremental.start ${String(start)}${report.updatedAt ? ` (reset ${report.updatedAt})` : ''}`;
   return `${report.job}: cursor ${report.cursor} (updated ${report.updatedAt ?? '?'} by ${report.runId === 'manual' ? 'restq state --set' : `run ${report.runId}`})`;
+}
+
+/** `restq state JOB [--json] [--set V | --reset]` from the command line. */
+export async function stateCli(jobName: string, options: { json?: boolean; set?: string; reset?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const access = await openJobState(config, ctx.settings);
+  try {
+    const report = await stateCommand({ config, state: access.state, job: jobName, set: options.set, reset: options.reset });
+    const job = config.jobs[jobName]!;
+    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${formatState(report, job.kind === 'grid' ? (job.incremental?.start ?? '') : '')}\n`);
+  } finally {
+    await access.close();
+  }
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import { jobStatus, type StatusReport } from '../queue/queue-status.js';
 import type { Settings } from '../runtime/settings.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 import { openJobState } from './open-job-state.js';
 import { formatTable } from './table.js';
 
@@ -55,4 +56,11 @@ export function formatStatus(report: StatusReport): string {
   const q = report.queue;
   if (report.mode === 'standalone') return `${table}\n\nstandalone mode (no REDIS_URL): state in .restq/, no queue`;
   return `${table}\n\nqueue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
+}
+
+/** `restq status [--json]`: the report as a table, or as JSON on stdout. */
+export async function statusCli(options: { json?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const report = await statusCommand(config, ctx.settings);
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
 }
