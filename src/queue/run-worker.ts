@@ -12,6 +12,7 @@ import { parseRunRequest, type RunRequest } from './run-request.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
 import type { HistoryRecord, RunTrigger, StateStore } from '../state/state-store.js';
 import { isMisfire } from '../schedule/next-tick.js';
+import { settlesWithin } from './shutdown.js';
 
 /** What `job.updateProgress` receives while a run reads pages. */
 export interface RunJobProgress {
@@ -94,13 +95,7 @@ export class RunWorker {
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       const closed = this.worker.close();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), graceMs);
-      });
-      const timedOut = await Promise.race([closed.then(() => false), graceOver]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(closed, graceMs))) {
         this.#logger.warn({ graceMs }, 'shutdown grace period over: aborting active runs and handing them back to the queue');
         this.#shuttingDown = true;
         this.worker.cancelAllJobs(SHUTDOWN_REASON);
@@ -206,7 +201,7 @@ export class RunWorker {
     await this.#skipOrFail(jobName, runId, 'schedule', 'skipped', error, started);
     logger.warn({ code: error.code }, error.message);
     const at = started.toISOString();
-    return { runId, job: jobName, rows: 0, pages: 0, bytes: 0, requests: 0, durationMs: 0, startedAt: at, finishedAt: at, outputs: [], warnings: [error.message] };
+    return { runId, job: jobName, rows: 0, pages: 0, bytes: 0, requests: 0, durationMs: 0, startedAt: at, finishedAt: at, outputs: [], warnings: [error.message], skipped: 0 };
   }
 
   async #skipOrFail(job: string, runId: string, trigger: RunTrigger, status: 'skipped' | 'failed', error: HistoryRecord['error'], started: Date): Promise<void> {

@@ -6,6 +6,7 @@ import { runJob, type RunOptions, type RunResult } from '../runner.js';
 import { newRunId } from '../run-id.js';
 import { isMisfire, nextTick } from '../schedule/next-tick.js';
 import type { HistoryRecord, StateStore } from '../state/state-store.js';
+import { settlesWithin } from './shutdown.js';
 
 /** setTimeout cannot wait longer than this (about 24.8 days); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -200,13 +201,7 @@ export class StandaloneScheduler {
     for (const entry of this.#entries.values()) clearTimeout(entry.timer);
     for (const resolve of this.#waiting.splice(0)) resolve();
     const all = Promise.allSettled([...this.#active.keys()]);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
-    });
-    const timedOut = await Promise.race([all.then(() => false), graceOver]);
-    clearTimeout(timer);
-    if (timedOut) {
+    if (!(await settlesWithin(all, graceMs))) {
       for (const controller of this.#active.values()) {
         controller.abort(new RestqError('E_TIMEOUT', `restq shutting down: run aborted after the ${graceMs} ms grace period`, { permanent: true }));
       }

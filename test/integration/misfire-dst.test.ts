@@ -33,7 +33,7 @@ function recordingRunner(ticks: number[], runs: string[]) {
     ticks.push(options.fence!);
     runs.push(new Date().toISOString());
     const at = new Date().toISOString();
-    return { runId: 'r', job: options.job, rows: 0, pages: 0, bytes: 0, requests: 0, durationMs: 0, startedAt: at, finishedAt: at, outputs: [], warnings: [] };
+    return { runId: 'r', job: options.job, rows: 0, pages: 0, bytes: 0, requests: 0, durationMs: 0, startedAt: at, finishedAt: at, outputs: [], warnings: [], skipped: 0 };
   };
 }
 
