@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Settings } from '../runtime/settings.js';
 import { createModeClients } from './api-clients-for-mode.js';
 import { enqueueBackfill, planBackfill, runBackfillInProcess, waitForBackfill, type WindowOutcome } from './backfill.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { ApiClients } from '../http/api-clients.js';
-import type { Logger } from '../logger.js';
+import type { ApiClients } from '../http/api-client-registry.js';
+import type { Logger } from '../log/logger.js';
 import { runJobOptions, type RunQueue } from '../queue/run-queue.js';
 import type { RunRequest } from '../queue/run-request.js';
 import { newRunId } from '../run-id.js';

@@ -1,7 +1,7 @@
 import type { Config, Job } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { ApiClients } from '../http/api-clients.js';
-import type { Logger } from '../logger.js';
+import type { ApiClients } from '../http/api-client-registry.js';
+import type { Logger } from '../log/logger.js';
 import { runJob, type RunOptions, type RunResult } from '../runner.js';
 import { newRunId } from '../run-id.js';
 import { isMisfire, nextTick } from '../schedule/next-tick.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { FileStateStore } from '../../src/state/file-state-store.js';
 import { captureLogger, createProject, type Project } from '../helpers/queue-fixture.js';

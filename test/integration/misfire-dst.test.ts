@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { StandaloneScheduler } from '../../src/queue/standalone-scheduler.js';
 import type { RunOptions, RunResult } from '../../src/runner.js';

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { RunWorker } from '../../src/queue/run-worker.js';
 import { RedisStateStore } from '../../src/state/redis-state-store.js';
