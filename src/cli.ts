@@ -131,9 +131,48 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per job: schedule, next run, last run; queue counts (needs REDIS_URL)')
+    .description('per job: schedule, next run, last run (from the run history), paused; queue counts with REDIS_URL')
     .option('--json', 'print {jobs, queue} as JSON on stdout')
     .action(async (options: { json?: boolean }) => (await import('./commands/status.js')).statusCli(options, ctx()));
+
+  program
+    .command('state')
+    .description("show an incremental job's cursor; --set V moves it (also back), --reset forgets it")
+    .argument('<job>', 'job name')
+    .option('--json', 'print {job, cursor, updatedAt, runId} as JSON on stdout')
+    .option('--set <value>', 'set the cursor to a value of its type (e.g. 2024-01-01T00:00:00Z)')
+    .option('--reset', 'forget the cursor: the next run starts at incremental.start')
+    .action(async (job: string, options: { json?: boolean; set?: string; reset?: boolean }) => (await import('./commands/state.js')).stateCli(job, options, ctx()));
+
+  program
+    .command('history')
+    .description("the job's recent runs, newest first (RESTQ_HISTORY kept per job)")
+    .argument('<job>', 'job name')
+    .option('--limit <n>', 'runs to show', '20')
+    .option('--json', 'print the history records as a JSON array on stdout')
+    .action(async (job: string, options: { limit: string; json?: boolean }) => (await import('./commands/history.js')).historyCli(job, options, ctx()));
+
+  program
+    .command('pause')
+    .description("pause a job's schedule: its ticks are recorded as skipped until `restq resume JOB`")
+    .argument('<job>', 'job name')
+    .action(async (job: string) => (await import('./commands/pause.js')).pauseCli(job, true, ctx()));
+
+  program
+    .command('resume')
+    .description('resume a paused job')
+    .argument('<job>', 'job name')
+    .action(async (job: string) => (await import('./commands/pause.js')).pauseCli(job, false, ctx()));
+
+  program
+    .command('backfill')
+    .description('one run per time window [from, to): queued for the workers (REDIS_URL) or in order in this process; never moves the cursor')
+    .argument('<job>', 'an incremental job (type: datetime)')
+    .requiredOption('--from <time>', 'start of the first window (ISO 8601)')
+    .option('--to <time>', 'end of the last window (ISO 8601; default now)')
+    .option('--slice <duration>', 'window size, e.g. 6h or 1d (default incremental.slice, else 1d)')
+    .option('--wait', 'wait for every window, show windows done/total, exit 1 if any failed (standalone always waits)')
+    .action(async (job: string, options: { from: string; to?: string; slice?: string; wait?: boolean }) => (await import('./commands/backfill-cli.js')).backfillCli(job, options, ctx()));
 
   program
     .command('dashboard')

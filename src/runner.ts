@@ -11,10 +11,12 @@ import { fetchGridPages } from './query/grid.js';
 import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
-import { templateContext } from './expr/template.js';
+import { templateContext, type TemplateContext } from './expr/template.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
+import { CursorTracker, explicitWindow, renderWindow, runWindow, sliceWindow, type WindowBounds } from './state/incremental.js';
+import type { CursorAdvance, HistoryRecord, RunTrigger, RunWindow, StateStore } from './state/state-store.js';
 
 export interface RunProgress {
   pages: number;
@@ -42,6 +44,26 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   /** Counts runs, duration and rows written. @default no metrics */
   metrics?: Metrics | undefined;
+  /**
+   * Job state (cursor, history, lastSuccessAt, live progress). With it, the run reads its
+   * incremental window from the stored cursor, appends its history record and moves the cursor
+   * atomically once every sink committed. @default none: nothing recorded, incremental jobs start at `start`
+   */
+  state?: StateStore | undefined;
+  /** What started the run, for its history record. @default "cli" */
+  trigger?: RunTrigger | undefined;
+  /**
+   * Fencing token of the run (epoch ms of its tick or enqueue time, the same for every retry):
+   * a run older than the last cursor change cannot move the cursor. @default the run's start time
+   */
+  fence?: number | undefined;
+  /** A backfill window: replaces the cursor-based window and never moves the cursor. */
+  window?: RunWindow | undefined;
+  /**
+   * Whether a failure of this attempt ends the run and is recorded in the history (a queued run
+   * that will be retried is recorded once, when it ends). @default always
+   */
+  recordFailure?: ((error: unknown) => boolean) | undefined;
 }
 
 export interface RunResult {
@@ -58,6 +80,11 @@ export interface RunResult {
   warnings: string[];
   /** forEach parents skipped (skipOn status or a skip rule). */
   skipped: number;
+  /** Incremental jobs: the run's window (null otherwise). */
+  window?: RunWindow | null;
+  /** Incremental jobs: the stored cursor before and after the run. */
+  cursorBefore?: string | null;
+  cursorAfter?: string | null;
 }
 
 /** A deadline for the whole run that says which timeout fired. */
@@ -100,6 +127,23 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
   const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
+  const state = options.state;
+  const trigger = options.trigger ?? 'cli';
+  const incremental = job.kind === 'grid' ? job.incremental : undefined;
+  const backfill = options.window !== undefined;
+  let cursorBefore: string | null = null;
+  let bounds: WindowBounds | undefined;
+  if (incremental) {
+    if (backfill) bounds = explicitWindow(options.window!);
+    else {
+      const stored = state ? await state.getCursor(job.name) : { job: job.name, cursor: null, updatedAt: null, runId: null };
+      cursorBefore = stored.cursor;
+      bounds = runWindow(incremental, stored, started);
+    }
+    if (state && backfill) cursorBefore = (await state.getCursor(job.name)).cursor;
+  }
+  const window = bounds ? renderWindow(bounds) : null;
+  const tracker = incremental && bounds ? new CursorTracker(incremental, bounds) : undefined;
   const { signal, dispose } = runSignal(job, options.signal);
   const sinkContext = {
     job,
@@ -113,9 +157,38 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   };
   const sinks: Sink[] = job.outputs.map((spec) => createSink(spec, sinkContext));
   const progress: RunProgress = { pages: 0, rows: 0, bytes: 0, elapsedMs: 0 };
+  // Live progress for the console: only for runs that last (a quick run costs no extra write).
+  let liveAt = LIVE_EVERY_MS;
+  let liveWrite: Promise<void> | undefined;
   const report = () => {
     progress.elapsedMs = clock().getTime() - started.getTime();
     options.onProgress?.({ ...progress });
+    if (state && progress.elapsedMs >= liveAt && !liveWrite) {
+      liveAt = progress.elapsedMs + LIVE_EVERY_MS;
+      const { pages, rows, bytes } = progress;
+      liveWrite = state
+        .setLive({ runId, job: job.name, trigger, state: 'active', startedAt: started.toISOString(), updatedAt: clock().toISOString(), pages, rows, bytes, window })
+        .catch((error: unknown) => logger.debug({ err: error }, 'could not write live progress'))
+        .finally(() => (liveWrite = undefined));
+    }
+  };
+  const record = (status: HistoryRecord['status'], error: HistoryRecord['error']): Omit<HistoryRecord, 'cursorAfter'> => {
+    const finished = clock();
+    return {
+      runId,
+      job: job.name,
+      trigger,
+      status,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      rows: progress.rows,
+      pages: progress.pages,
+      bytes: progress.bytes,
+      window,
+      cursorBefore,
+      error,
+    };
   };
   const warnings: string[] = [];
   const stats: QueryStats = { skippedParents: 0, skippedResponses: 0 };
@@ -148,18 +221,25 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     } else {
       const projector = new RowProjector(job.grid.columns);
       columns = projector.columns ?? [];
-      for await (const page of fetchGridPages(job, ctx, deps)) {
-        const rowCtx = page.ctx ?? ctx;
-        const rows = page.rows.map((row) => projector.project(row, rowCtx));
-        columns = projector.columns ?? [];
-        // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
-        if (page.pageDone) progress.pages++;
-        progress.rows += rows.length;
-        progress.bytes += page.bytes;
-        if (rows.length > 0) await deliver(rows);
-        report();
+      // An incremental window may be split into slices: one request sequence per slice, in order.
+      const slices = bounds ? sliceWindow(bounds, incremental?.slice) : [undefined];
+      for (const slice of slices) {
+        const sliceCtx: TemplateContext = slice ? { ...ctx, window: { start: slice.start.text, end: slice.end?.text ?? '' }, cursor: slice.start.text } : ctx;
+        for await (const page of fetchGridPages(job, sliceCtx, deps)) {
+          const rowCtx = page.ctx ?? sliceCtx;
+          const raw = tracker ? page.rows.filter((row) => tracker.accept(row)) : page.rows;
+          const rows = raw.map((row) => projector.project(row, rowCtx));
+          columns = projector.columns ?? [];
+          // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
+          if (page.pageDone) progress.pages++;
+          progress.rows += rows.length;
+          progress.bytes += page.bytes;
+          if (rows.length > 0) await deliver(rows);
+          report();
+        }
       }
       warnings.push(...projector.warnings());
+      if (tracker) warnings.push(...tracker.warnings());
       if (stats.skippedResponses > 0) warnings.push(`${stats.skippedResponses} response${stats.skippedResponses === 1 ? '' : 's'} dropped by a skip rule (or skipOn after a child's first page): those request sequences ended there`);
       if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
     }
@@ -171,9 +251,32 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     await Promise.allSettled(sinks.map((s) => s.abort()));
     const reason = signal.aborted && signal.reason instanceof RestqError ? signal.reason : error;
     metrics?.runFailed(job.name, reason instanceof RestqError ? reason.code : 'E_UNKNOWN', clock().getTime() - started.getTime());
+    await liveWrite;
+    if (state && (options.recordFailure?.(reason) ?? true)) {
+      const code = reason instanceof RestqError ? reason.code : 'E_UNKNOWN';
+      const message = config.redactor.redact(reason instanceof Error ? reason.message : String(reason));
+      await state.finishRun(record('failed', { code, message })).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed run in the job history'));
+    }
     throw reason;
   } finally {
     dispose();
+  }
+  await liveWrite;
+  // Every sink committed: record the run and move the cursor in one atomic step. A run with no
+  // rows, and a backfill, leave the cursor alone.
+  let cursorAfter = cursorBefore;
+  if (state) {
+    const advance: CursorAdvance | undefined = !backfill && progress.rows > 0 ? tracker?.advance(options.fence ?? started.getTime()) : undefined;
+    try {
+      const outcome = await state.finishRun(record('succeeded', null), { advance, lastSuccessAt: backfill ? undefined : started.toISOString() });
+      cursorAfter = outcome.record.cursorAfter;
+      if (advance && !outcome.moved) logger.info({ offered: advance.value, reason: outcome.reason }, outcome.reason === 'stale' ? 'cursor not moved: a newer run or a manual change came first' : 'cursor not moved: no value beyond the stored cursor');
+    } catch (error) {
+      // The outputs are committed, but the cursor could not move: failing lets the run be
+      // retried (at-least-once) instead of silently re-reading the window on the next tick.
+      if (advance) throw error;
+      logger.warn({ err: error }, 'could not record the run in the job history');
+    }
   }
   const finished = clock();
   for (const warning of warnings) logger.warn(warning);
@@ -194,5 +297,9 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     outputs: sinks.map((s) => s.description),
     warnings,
     skipped: stats.skippedParents,
+    ...(incremental ? { window, cursorBefore, cursorAfter } : {}),
   };
 }
+
+/** Live progress of a long run is written at most this often. */
+const LIVE_EVERY_MS = 1000;

@@ -58,8 +58,12 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // History, cursor and lastSuccessAt (SPEC 8): Redis when configured, else .restq/.
+  const { openJobState } = await import('./open-job-state.js');
+  const jobState = await openJobState(config, ctx.settings);
   try {
-    const result = await runJob({ config, job: jobName, params, clients, logger: log, signal: interrupt.signal, onProgress: (p) => progress.update(p) });
+    const lastSuccessAt = await jobState.state.lastSuccessAt(jobName);
+    const result = await runJob({ config, job: jobName, params, clients, logger: log, state: jobState.state, trigger: 'cli', lastSuccessAt, signal: interrupt.signal, onProgress: (p) => progress.update(p) });
     progress.clear();
     // runJob already logged result.warnings (at warn level); printing them again would say it twice.
     process.stderr.write(`${formatSummary(result)}\n`);
@@ -74,6 +78,7 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
     process.off('SIGTERM', onSignal);
     await clients.close();
     await store.close();
+    await jobState.close();
     shared?.close();
   }
 }

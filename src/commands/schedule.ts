@@ -7,7 +7,8 @@ import { loadProjectConfig, needsRedis, requireQueue, type CommandContext } from
 /** Lines describing a schedule sync, for stderr. */
 export function formatScheduleSync(sync: ScheduleSync, queue: string): string[] {
   const lines = sync.upserted.map(
-    (s) => `scheduled ${s.job}: "${s.pattern}" (${s.timezone}), next run ${s.next === undefined ? 'unknown' : new Date(s.next).toISOString()}`,
+    (s) =>
+      `scheduled ${s.job}: "${s.pattern}" (${s.timezone}), next run ${s.next === undefined ? 'unknown' : new Date(s.next).toISOString()}${s.catchUp === undefined ? '' : `; tick ${new Date(s.catchUp).toISOString()} was missed while no worker ran: queued once as a catch-up run (misfire policy applies)`}`,
   );
   for (const id of sync.removed) lines.push(`removed scheduler ${id} (job deleted or no longer scheduled)`);
   if (lines.length === 0) lines.push(`no scheduled jobs (queue "${queue}")`);

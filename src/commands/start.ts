@@ -43,9 +43,15 @@ export async function startCommand(options: StartOptions): Promise<void> {
   const [{ StandaloneScheduler }, { createModeClients }] = await Promise.all([import('../queue/standalone-scheduler.js'), import('./api-clients-for-mode.js')]);
   const graceMs = settings.shutdownGraceMs;
   const mode = await createModeClients(config, logger, settings);
-  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
-  const entries = scheduler.start();
-  for (const e of entries) print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
+  // History, cursors, pause flags and lastSuccessAt in .restq/, so they survive restarts.
+  const { openStateStore } = await import('../state/open-state-store.js');
+  const state = openStateStore({ configDir: config.dir, historyLimit: settings.history });
+  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
+  const entries = await scheduler.start();
+  for (const e of entries) {
+    const missed = e.missed === undefined ? '' : `; tick ${new Date(e.missed).toISOString()} was missed while stopped: ${config.jobs[e.job]!.misfire === 'skip' ? 'misfire: skip decides' : 'one catch-up run now'}`;
+    print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}${missed}`);
+  }
   if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');
   await new Promise<void>((resolve, reject) => {
     const removeHandlers = onShutdownSignal(async () => {

@@ -1,17 +1,20 @@
 import type { Config } from '../config/types.js';
-import type { QueueSettings } from '../runtime/settings.js';
-import { queueStatus, type StatusReport } from '../queue/queue-status.js';
-import { openRunQueue } from '../queue/run-queue.js';
-import { loadProjectConfig, needsRedis, requireQueue, type CommandContext } from './context.js';
+import { jobStatus, type StatusReport } from '../queue/queue-status.js';
+import type { Settings } from '../runtime/settings.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
+import { openJobState } from './open-job-state.js';
 import { formatTable } from './table.js';
 
-/** `restq status`: schedules, next and last runs, queue counts. */
-export async function statusCommand(config: Config, settings: QueueSettings): Promise<StatusReport> {
-  const runQueue = await openRunQueue(settings);
+/**
+ * `restq status`: schedules, next and last runs (from the job history), pause flags, queue
+ * counts. Works in both modes: standalone reads `.restq/`.
+ */
+export async function statusCommand(config: Config, settings: Settings): Promise<StatusReport> {
+  const access = await openJobState(config, settings);
   try {
-    return await queueStatus(runQueue, config);
+    return await jobStatus(config, access.state, access.runQueue);
   } finally {
-    await runQueue.close();
+    await access.close();
   }
 }
 
@@ -33,7 +36,7 @@ export function formatStatus(report: StatusReport): string {
   const table = formatTable<StatusJob>(
     [
       { header: 'JOB', value: (j) => j.name },
-      { header: 'SCHEDULE', value: (j) => (j.schedule ? `${j.schedule} (${j.timezone})` : 'on demand') },
+      { header: 'SCHEDULE', value: (j) => `${j.schedule ? `${j.schedule} (${j.timezone})` : 'on demand'}${j.paused ? ' PAUSED' : ''}` },
       { header: 'NEXT RUN', value: (j) => shortTime(j.nextRunAt) },
       { header: 'LAST RUN', value: (j) => shortTime(j.lastRun?.startedAt) ?? 'never' },
       { header: 'RESULT', value: (j) => j.lastRun?.status },
@@ -51,12 +54,13 @@ export function formatStatus(report: StatusReport): string {
     report.jobs,
   );
   const q = report.queue;
+  if (report.mode === 'standalone') return `${table}\n\nstandalone mode (no REDIS_URL): state in .restq/, no queue`;
   return `${table}\n\nqueue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
 }
 
 /** `restq status [--json]`: the report as a table, or as JSON on stdout. */
 export async function statusCli(options: { json?: boolean }, ctx: CommandContext): Promise<void> {
   const config = loadProjectConfig(ctx);
-  const report = await statusCommand(config, requireQueue(ctx, needsRedis('status')));
+  const report = await statusCommand(config, ctx.settings);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
 }

@@ -1,7 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { checkJsonPath } from '../expr/jsonpath.js';
-import { checkTemplateName, isTemplateColumn, TEMPLATE_ROOTS, templateNames } from '../expr/template.js';
+import { checkTemplateName, INCREMENTAL_TEMPLATES, isTemplateColumn, TEMPLATE_ROOTS, templateNames } from '../expr/template.js';
+import { parseInstant } from '../state/cursor-value.js';
 import { PAGINATOR_KEYS, paginatorKeys } from './paginator-keys.js';
 import { didYouMean } from './did-you-mean.js';
 import { asMap, asString, type RawMap } from './raw.js';
@@ -135,9 +136,14 @@ export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
       for (const templateName of templateNames(text)) {
         const problem = checkTemplateName(templateName, parents);
         if (problem) add(at(where), `${describePath(where)}: ${problem}`);
+        else if ((INCREMENTAL_TEMPLATES as readonly string[]).includes(templateName) && raw['incremental'] === undefined) {
+          add(at(where), `${describePath(where)}: {{${templateName}}} needs an incremental: section (cursor, type, start) in this job`);
+        }
       }
     }
   }
+
+  checkIncremental(raw, add, at);
 
   const output = raw['output'];
   if (Array.isArray(output)) {
@@ -154,4 +160,35 @@ export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
       }
     });
   }
+}
+
+const DURATION_HINT = 'e.g. 10m, 1h, 1d';
+
+/** `incremental:` rules that span keys: grid only, start of the cursor's type, lookback/slice on datetimes. */
+function checkIncremental(raw: RawMap, add: (where: Omit<ConfigIssue, 'message'>, message: string) => void, at: JobCheckContext['at']): void {
+  const incremental = asMap(raw['incremental']);
+  if (raw['incremental'] === undefined) return;
+  if (!incremental) return; // the schema says what it should be
+  if (raw['scalar'] !== undefined) add(at(['incremental']), 'incremental works on grid jobs (rows with a cursor value); a scalar job has no rows to track');
+  if (typeof incremental['cursor'] === 'string' && incremental['cursor'] !== '') {
+    const problem = checkJsonPath(incremental['cursor']);
+    if (problem) add(at(['incremental', 'cursor']), `incremental.cursor "${incremental['cursor']}" is not a valid JSONPath: ${problem}`);
+  }
+  const type = asString(incremental['type']) ?? 'datetime';
+  const start = incremental['start'];
+  if (start === undefined) {
+    add(at(['incremental']), `incremental needs start: the first run's window start, e.g. start: "2024-01-01T00:00:00Z"${type === 'datetime' ? '' : ' (a value of the cursor)'}`);
+  } else if (type === 'datetime' && (typeof start === 'string' || typeof start === 'number') && parseInstant(start) === undefined) {
+    add(at(['incremental', 'start']), `incremental.start ${JSON.stringify(start)} is not a datetime: use ISO 8601 such as "2024-01-01T00:00:00Z" or epoch seconds`);
+  } else if (type === 'number' && !Number.isFinite(typeof start === 'number' ? start : Number(start))) {
+    add(at(['incremental', 'start']), `incremental.start ${JSON.stringify(start)} is not a number (type: number)`);
+  }
+  if (type !== 'datetime') {
+    for (const key of ['lookback', 'slice'] as const) {
+      if (incremental[key] !== undefined) {
+        add(at(['incremental', key]), `incremental.${key} needs type: datetime (a duration, ${DURATION_HINT}); a ${type} cursor has no time to step back or slice by`);
+      }
+    }
+  }
+  if (incremental['slice'] !== undefined && (incremental['slice'] === 0 || incremental['slice'] === '0')) add(at(['incremental', 'slice']), `incremental.slice must be longer than 0 (${DURATION_HINT})`);
 }

@@ -154,8 +154,9 @@ function toJob(name: string, file: string, spec: JobFileSpec): Job {
     outputs: toSinks(spec),
     attempts: spec.attempts,
     timeout: spec.timeout,
+    misfire: spec.misfire,
   };
-  if (spec.grid) return { ...base, kind: 'grid', grid: { ...spec.grid, headers: lowerKeys(spec.grid.headers) } };
+  if (spec.grid) return { ...base, kind: 'grid', grid: { ...spec.grid, headers: lowerKeys(spec.grid.headers) }, incremental: spec.incremental };
   return { ...base, kind: 'scalar', scalar: { ...spec.scalar!, headers: lowerKeys(spec.scalar!.headers) } };
 }
 

@@ -230,6 +230,24 @@ export const outputSchema = z.strictObject({
   stdout: stdoutSinkSchema.optional().describe('Print the rows on stdout (a scalar prints the bare value): null or { format }.'),
 });
 
+export const CURSOR_TYPES = ['datetime', 'number', 'string'] as const;
+
+/** `incremental:` (SPEC 8): where the last good run stopped, and the next run's window. */
+export const incrementalSchema = z.strictObject({
+  /** JSONPath relative to each row (before `columns`) giving its cursor value, e.g. $.updated_at. */
+  cursor: jsonPath(),
+  /** How cursor values compare. @default "datetime" */
+  type: z.enum(CURSOR_TYPES).default('datetime'),
+  /** The first run's window start: an ISO 8601 time (datetime) or a value of the cursor's type. */
+  start: z.union([z.string().min(1), z.number()]),
+  /** The next window starts this much before the stored cursor (datetime cursors only). @default 0 */
+  lookback: duration().optional(),
+  /** Drop rows whose cursor lies outside [window.start, window.end). @default false */
+  filter: boolean().default(false),
+  /** Split a run's window into requests of this size; also `restq backfill`'s default window (datetime only). */
+  slice: duration().optional(),
+});
+
 /** Job names travel in shell commands, file paths and queue job names. */
 export const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -249,6 +267,8 @@ export const jobFileSchema = z.strictObject({
   attempts: number(1).default(3).describe('Tries of the whole run in the queue (exponential backoff). Default 3.'),
   /** Whole run. @default 10m */
   timeout: duration().default(600_000).describe('Time limit of the whole run, e.g. 10m. Default 10m.'),
+  misfire: z.enum(['once', 'skip']).default('once').describe('Ticks missed while nothing ran: one catch-up run (once, default) or a skipped history record with E_MISFIRE (skip).'),
+  incremental: incrementalSchema.optional().describe('Incremental extract: a cursor read from each row, the window templates {{window.start}}/{{window.end}}/{{cursor}}, lookback, filter and slice (docs/incremental.md).'),
 });
 
 export type ConnectionSpec = z.output<typeof connectionSchema>;
@@ -257,5 +277,6 @@ export type GridSpec = z.output<typeof gridSchema>;
 export type ScalarSpec = z.output<typeof scalarSchema>;
 export type OutputSpec = z.output<typeof outputSchema>;
 export type PaginateSpec = z.output<typeof paginateSchema>;
+export type IncrementalSpec = z.output<typeof incrementalSchema>;
 export type ForEachSpec = z.output<typeof forEachSchema>;
 export type ResponseRuleSpec = z.output<typeof responseRuleSchema>;

@@ -1,6 +1,6 @@
 import type { ParamValue } from '../expr/template.js';
 import type { Redactor } from './redactor.js';
-import type { ConnectionSpec, GridSpec, ScalarSpec } from './schema.js';
+import type { ConnectionSpec, GridSpec, IncrementalSpec, ScalarSpec } from './schema.js';
 
 export type SecurityProtocol = ConnectionSpec['securityProtocol'];
 
@@ -53,11 +53,17 @@ interface JobBase {
   readonly attempts: number;
   /** Whole run, in milliseconds. */
   readonly timeout: number;
+  /** What to do with ticks missed while nothing ran (SPEC 8). */
+  readonly misfire: 'once' | 'skip';
 }
+
+/** `incremental:` of a grid job; durations in milliseconds. */
+export type Incremental = IncrementalSpec;
 
 export interface GridJob extends JobBase {
   readonly kind: 'grid';
   readonly grid: GridSpec;
+  readonly incremental?: Incremental | undefined;
 }
 
 export interface ScalarJob extends JobBase {

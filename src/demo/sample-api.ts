@@ -50,6 +50,10 @@ export interface SampleApiStats {
 export interface SampleApi {
   url: string;
   stats: SampleApiStats;
+  /** Path and query of every /v1/orders request, in arrival order (tests check the windows asked for). */
+  orderRequests: string[];
+  /** Marks orders as changed now (or at `at`): their updated_at moves, so an incremental run picks them up. */
+  touch(ids: readonly number[], at?: Date): void;
   /** The refresh token the server expects next (it rotates on every refresh). */
   currentRefreshToken(): string;
   close(): Promise<void>;
@@ -71,7 +75,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * A small OAuth2-protected API on loopback: the demo runs the shipped jobs against it, and the
  * tests reuse it. Token endpoint POST /oauth/token (refresh_token with single-use rotation, or
  * client_credentials; client auth in the body or HTTP Basic); GET /v1/orders (page/per_page,
- * `status` filter, links.next); GET /v1/orders/count; GET /v1/customers (page/per_page,
+ * `status`, `updated_since` and `updated_before` filters, links.next); GET /v1/orders/count; GET /v1/customers (page/per_page,
  * links.next) and GET /v1/customers/ID/orders (page/per_page, has_more; 404 for a deleted
  * customer) for forEach.
  */
@@ -88,6 +92,13 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
   const accessTokens = new Map<string, number>(); // token -> expires at (ms)
   for (const t of options.staticTokens ?? ['demo-static-token']) accessTokens.set(t, Infinity);
   const stats: SampleApiStats = { tokenRequests: 0, tokensIssued: 0, invalidGrants: 0, apiRequests: 0, unauthorized: 0 };
+  const orderRequests: string[] = [];
+  const updatedAt = new Map<number, string>();
+  const order = (i: number) => {
+    const o = sampleOrder(i);
+    const changed = updatedAt.get(i);
+    return changed ? { ...o, updated_at: changed } : o;
+  };
   const tokenBody = (accessToken: string, rotated?: string) => {
     stats.tokensIssued++;
     if (options.tokenResponse === 'nested') return { data: { token: accessToken, expiresIn: lifetime, ...(rotated ? { refresh: rotated } : {}) } };
@@ -144,19 +155,31 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
         return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
       const status = url.searchParams.get('status');
-      const matching = (i: number) => !status || sampleOrder(i).status === status;
+      // updated_since (inclusive) and updated_before (exclusive): ISO 8601 times.
+      const since = url.searchParams.get('updated_since');
+      const before = url.searchParams.get('updated_before');
+      const sinceMs = since ? Date.parse(since) : undefined;
+      const beforeMs = before ? Date.parse(before) : undefined;
+      if (Number.isNaN(sinceMs) || Number.isNaN(beforeMs)) return json(res, 400, { error: 'invalid_request', error_description: 'updated_since/updated_before must be ISO 8601 times' });
+      const matching = (i: number) => {
+        const o = order(i);
+        if (status && o.status !== status) return false;
+        const at = Date.parse(o.updated_at);
+        return (sinceMs === undefined || at >= sinceMs) && (beforeMs === undefined || at < beforeMs);
+      };
       if (req.method === 'GET' && url.pathname === '/v1/orders/count') {
         let count = 0;
         for (let i = 1; i <= total; i++) if (matching(i)) count++;
         return json(res, 200, { count, status: status ?? 'any' });
       }
       if (req.method === 'GET' && url.pathname === '/v1/orders') {
+        orderRequests.push(`${url.pathname}${url.search}`);
         if (options.pageDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pageDelayMs));
         const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
         const perPage = Math.max(1, Math.min(1000, Number(url.searchParams.get('per_page') ?? pageSize)));
         const all: number[] = [];
         for (let i = 1; i <= total; i++) if (matching(i)) all.push(i);
-        const slice = all.slice((page - 1) * perPage, page * perPage).map(sampleOrder);
+        const slice = all.slice((page - 1) * perPage, page * perPage).map(order);
         const hasNext = page * perPage < all.length;
         const next = new URLSearchParams(url.searchParams);
         next.set('page', String(page + 1));
@@ -199,6 +222,10 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
   return {
     url: `http://${address}:${port}`,
     stats,
+    orderRequests,
+    touch: (ids, at = new Date()) => {
+      for (const id of ids) updatedAt.set(id, at.toISOString());
+    },
     currentRefreshToken: () => refreshToken,
     close: () =>
       new Promise((resolve) => {

@@ -8,6 +8,8 @@ export interface SampleOrder {
   note: string | null;
   paid: boolean;
   createdAt: string;
+  /** Last change (ISO 8601 UTC): incremental extracts follow it (`updated_since` on /v1/orders). */
+  updated_at: string;
 }
 
 const NAMES = ['Müller, Anna', 'O\'Brien "Bob"', 'Zoë Ångström', '山田 太郎', 'Line\nBreak Ltd', 'Plain Person', '  padded  ', 'Emoji 🚀 Co'];
@@ -33,6 +35,7 @@ export function sampleOrder(i: number): SampleOrder {
     note: NOTES[i % NOTES.length]!,
     paid: i % 2 === 0,
     createdAt: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(),
+    updated_at: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000 + 1_800_000).toISOString(),
   };
 }
 

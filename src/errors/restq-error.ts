@@ -20,7 +20,11 @@ export type RestqErrorCode =
   | 'E_STATE'
   | 'E_QUEUE'
   | 'E_JOB_DATA'
-  | 'E_INTERRUPTED';
+  | 'E_INTERRUPTED'
+  /** A scheduled tick found late by more than one interval under `misfire: skip` (not run). */
+  | 'E_MISFIRE'
+  /** A scheduled tick of a paused job (not run). */
+  | 'E_PAUSED';
 
 export interface RestqErrorOptions {
   cause?: unknown;

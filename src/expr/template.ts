@@ -12,9 +12,16 @@ export interface TemplateContext {
   lastSuccessAt: string;
   /** `grid.forEach`: the current parent row under its `as` name ({{customer.id}}). */
   parents?: Readonly<Record<string, unknown>> | undefined;
+  /** Incremental jobs (SPEC 8): the run's (or slice's) window, rendered; "" where open. */
+  window?: { start: string; end: string } | undefined;
+  /** Incremental jobs: the window start. */
+  cursor?: string | undefined;
 }
 
-export const TEMPLATE_ROOTS = ['params', 'now', 'date', 'runId', 'lastSuccessAt'] as const;
+export const TEMPLATE_ROOTS = ['params', 'now', 'date', 'runId', 'lastSuccessAt', 'window', 'cursor'] as const;
+
+/** Template names that only incremental jobs can resolve. */
+export const INCREMENTAL_TEMPLATES = ['window.start', 'window.end', 'cursor'] as const;
 
 const PATTERN = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
@@ -30,9 +37,10 @@ export function templateNames(text: string): string[] {
 export function checkTemplateName(name: string, parents: readonly string[] = []): string | undefined {
   const [root, ...rest] = name.split('.');
   if (root === 'params') return rest.length === 1 && rest[0] !== '' ? undefined : `use {{params.NAME}}, not {{${name}}}`;
+  if (root === 'window' && !parents.includes(root)) return name === 'window.start' || name === 'window.end' ? undefined : `use {{window.start}} or {{window.end}}, not {{${name}}}`;
   if ((TEMPLATE_ROOTS as readonly string[]).includes(root!) && rest.length === 0) return undefined;
   if (parents.includes(root!)) return rest.length > 0 && rest.every((k) => k !== '') ? undefined : `use {{${root}.FIELD}} (a field of the forEach parent row), not {{${name}}}`;
-  const roots = [...TEMPLATE_ROOTS.map((r) => (r === 'params' ? '{{params.NAME}}' : `{{${r}}}`)), ...parents.map((p) => `{{${p}.FIELD}}`)];
+  const roots = [...TEMPLATE_ROOTS.map((r) => (r === 'params' ? '{{params.NAME}}' : r === 'window' ? '{{window.start}}, {{window.end}}' : `{{${r}}}`)), ...parents.map((p) => `{{${p}.FIELD}}`)];
   return `unknown template value {{${name}}}: use one of ${roots.join(', ')}`;
 }
 
@@ -84,6 +92,9 @@ function lookup(name: string, ctx: TemplateContext, where: string): string {
     return value === null || value === undefined ? '' : String(value);
   }
   if (root === 'now' || root === 'date' || root === 'runId' || root === 'lastSuccessAt') return ctx[root];
+  if (name === 'window.start') return ctx.window?.start ?? '';
+  if (name === 'window.end') return ctx.window?.end ?? '';
+  if (root === 'cursor' && key === undefined) return ctx.cursor ?? '';
   throw new RestqError('E_TEMPLATE', `${where}: ${checkTemplateName(name) ?? `cannot resolve {{${name}}}`}`, { permanent: true });
 }
 

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Job } from '../config/types.js';
 import { connectRedis } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
-import { RunRecords } from './run-records.js';
+import { RedisStateStore } from '../state/redis-state-store.js';
+import type { StateStore } from '../state/state-store.js';
 import type { RunRequest } from './run-request.js';
 
 /** BullMQ options of one run of `job`: its attempts with exponential backoff, and retention. */
@@ -16,12 +17,13 @@ export function runJobOptions(job: Job, settings: QueueSettings): JobsOptions {
   };
 }
 
-/** The producer side of distributed mode: the BullMQ queue and the run records, on one connection. */
+/** The producer side of distributed mode: the BullMQ queue and the job state, on one connection. */
 export interface RunQueue {
   readonly settings: QueueSettings;
   readonly queue: Queue<RunRequest>;
   readonly redis: Redis;
-  readonly records: RunRecords;
+  /** Cursors, run history, pause flags (SPEC 8) in Redis under the prefix. */
+  readonly state: StateStore;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ export async function openRunQueue(settings: QueueSettings): Promise<RunQueue> {
     settings,
     queue,
     redis,
-    records: new RunRecords(redis, settings.prefix, settings.queue, settings.runHistory),
+    state: new RedisStateStore({ redis, prefix: settings.prefix, queue: settings.queue, historyLimit: settings.history }),
     async close() {
       await queue.close();
       redis.disconnect();

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { findJob } from '../config/lookup.js';
 import type { Config, ParamValue } from '../config/types.js';
+import type { RunTrigger } from '../state/state-store.js';
 
 /**
  * The data of a queued run (SPEC 4.2), as any BullMQ client may add it:
@@ -9,7 +10,15 @@ import type { Config, ParamValue } from '../config/types.js';
 export interface RunRequest {
   job: string;
   params: Record<string, ParamValue>;
+  /** restq's own runs only: what started it (e.g. `backfill`). @default schedule or enqueue */
+  trigger?: RunTrigger;
+  /** A backfill window (ISO 8601); such a run never moves the cursor. */
+  window?: { start: string; end: string };
+  /** Epoch ms of the schedule tick a catch-up run stands for (misfire policy). */
+  tick?: number;
 }
+
+const TRIGGERS: readonly RunTrigger[] = ['schedule', 'enqueue', 'cli', 'backfill', 'console'];
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -46,7 +55,28 @@ export function parseRunRequest(data: unknown, name: string, config: Config): Ru
     }
     checked[key] = value as ParamValue;
   }
-  const unknownKeys = Object.keys(record).filter((k) => k !== 'job' && k !== 'params');
+  const unknownKeys = Object.keys(record).filter((k) => !['job', 'params', 'trigger', 'window', 'tick'].includes(k));
   if (unknownKeys.length > 0) throw new UnrecoverableError(`invalid run data for job "${job}": unexpected key(s) ${unknownKeys.join(', ')}, ${contract}`);
-  return { job, params: checked };
+  const request: RunRequest = { job, params: checked };
+  const trigger = record['trigger'];
+  if (trigger !== undefined) {
+    if (typeof trigger !== 'string' || !(TRIGGERS as readonly string[]).includes(trigger)) throw new UnrecoverableError(`invalid run data for job "${job}": "trigger" is ${describe(trigger)}; use one of ${TRIGGERS.join(', ')}`);
+    request.trigger = trigger as RunTrigger;
+  }
+  const window = record['window'];
+  if (window !== undefined) {
+    const w = window as Record<string, unknown> | null;
+    if (w === null || typeof w !== 'object' || typeof w['start'] !== 'string' || typeof w['end'] !== 'string') {
+      throw new UnrecoverableError(`invalid run data for job "${job}": "window" is ${describe(window)}; expected {"start": ISO time, "end": ISO time}`);
+    }
+    const target = config.jobs[job]!;
+    if (target.kind !== 'grid' || !target.incremental) throw new UnrecoverableError(`invalid run data for job "${job}": a window needs a job with incremental:`);
+    request.window = { start: w['start'], end: w['end'] };
+  }
+  const tick = record['tick'];
+  if (tick !== undefined) {
+    if (typeof tick !== 'number' || !Number.isFinite(tick)) throw new UnrecoverableError(`invalid run data for job "${job}": "tick" is ${describe(tick)}; expected epoch milliseconds`);
+    request.tick = tick;
+  }
+  return request;
 }

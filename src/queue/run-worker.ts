@@ -8,8 +8,10 @@ import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { bullConnection } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
-import { RunRecords, type RunRecord } from './run-records.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
+import { RedisStateStore } from '../state/redis-state-store.js';
+import type { HistoryRecord, RunTrigger, StateStore } from '../state/state-store.js';
+import { isMisfire } from '../schedule/next-tick.js';
 import { settlesWithin } from './shutdown.js';
 
 /** What `job.updateProgress` receives while a run reads pages. */
@@ -23,8 +25,12 @@ export interface RunWorkerOptions {
   settings: QueueSettings;
   clients: ApiClients;
   logger: Logger;
-  /** Used for run records and lastSuccessAt; a long-lived connection (maxRetriesPerRequest: null). */
+  /** Used for job state (history, cursors, lastSuccessAt); a long-lived connection (maxRetriesPerRequest: null). */
   redis: Redis;
+  /** Job state. @default a RedisStateStore on `redis` under the queue's prefix */
+  state?: StateStore | undefined;
+  /** @default Date.now */
+  now?: () => number;
   /** Runs processed at once by this process. @default 1 */
   concurrency?: number;
   /** Minimum time between two progress updates of one run. @default 500 */
@@ -47,7 +53,7 @@ const SHUTDOWN_REASON = 'restq worker shutting down: grace period over';
 export class RunWorker {
   readonly worker: Worker<RunRequest, RunResult>;
   readonly #options: RunWorkerOptions;
-  readonly #records: RunRecords;
+  readonly #state: StateStore;
   readonly #logger: Logger;
   #shuttingDown = false;
   #closing: Promise<void> | undefined;
@@ -56,7 +62,7 @@ export class RunWorker {
     this.#options = options;
     const { settings } = options;
     this.#logger = options.logger.child({ queue: settings.queue });
-    this.#records = new RunRecords(options.redis, settings.prefix, settings.queue, settings.runHistory);
+    this.#state = options.state ?? new RedisStateStore({ redis: options.redis, prefix: settings.prefix, queue: settings.queue, historyLimit: settings.history });
     // Three parameters: BullMQ passes the abort signal (lock lost, cancelJob) only then.
     const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
@@ -108,10 +114,18 @@ export class RunWorker {
     try {
       request = parseRunRequest(job.data, job.name, config);
     } catch (error) {
-      if (config.jobs[job.name]) await this.#record(job.name, runId, 'failed', started, 0, attempt, (error as Error).message);
+      if (config.jobs[job.name]) await this.#skipOrFail(job.name, runId, 'enqueue', 'failed', { code: 'E_JOB_DATA', message: (error as Error).message }, started);
       throw error;
     }
+    // A scheduler's run carries its tick in its id (repeat:<job>:<millis>); a catch-up run in its data.
+    const schedulerTick = job.repeatJobKey ? Number(/:(\d+)$/.exec(runId)?.[1] ?? Number.NaN) : Number.NaN;
+    const tick = request.tick ?? (Number.isFinite(schedulerTick) ? schedulerTick : undefined);
+    const trigger: RunTrigger = request.trigger ?? (tick !== undefined ? 'schedule' : 'enqueue');
     const logger = this.#logger.child({ runId, job: request.job, attempt });
+    if (trigger === 'schedule' && attempt === 1) {
+      const skipped = await this.#skipTick(request.job, runId, tick, started, logger);
+      if (skipped) return skipped;
+    }
     // The first update comes one interval into the run: a run that ends sooner writes no
     // progress at all, its figures are in the return value (a Redis round trip per run saved;
     // `enqueue --wait` ends on the return value's figures). Nor does a scalar run: its one
@@ -119,15 +133,15 @@ export class RunWorker {
     const interval = this.#options.progressIntervalMs ?? 500;
     const live = config.jobs[request.job]?.kind !== 'scalar';
     let lastProgress = Date.now();
-    let rows = 0;
     let sent: RunJobProgress | undefined;
     const sendProgress = (progress: RunJobProgress) => {
       sent = progress;
       return job.updateProgress(progress).catch(() => undefined);
     };
+    let permanentFailure = false;
     try {
       // A Redis round trip per run saved when the job's templates do not use {{lastSuccessAt}}.
-      const lastSuccessAt = this.#usesLastSuccessAt(request.job) ? await this.#records.lastSuccessAt(request.job) : '';
+      const lastSuccessAt = this.#usesLastSuccessAt(request.job) ? await this.#state.lastSuccessAt(request.job) : '';
       const result = await runJob({
         config,
         job: request.job,
@@ -138,9 +152,19 @@ export class RunWorker {
         runId,
         lastSuccessAt,
         signal,
+        state: this.#state,
+        trigger,
+        window: request.window,
+        // The run's creation (tick or enqueue) time, the same for every retry: the cursor's fence.
+        fence: tick ?? job.timestamp,
+        // A failed attempt is recorded when it ends the run: permanent, or the last attempt.
+        recordFailure: (error) => {
+          if (this.#shuttingDown && signal?.aborted) return false;
+          permanentFailure = (isRestqError(error) && error.permanent) || error instanceof UnrecoverableError;
+          return permanentFailure || attempt >= (job.opts.attempts ?? 1);
+        },
         stdout: this.#options.stdout as NodeJS.WriteStream | undefined,
         onProgress: (progress) => {
-          rows = progress.rows;
           const now = Date.now();
           if (!live || now - lastProgress < interval) return;
           lastProgress = now;
@@ -149,7 +173,6 @@ export class RunWorker {
       });
       // A run that showed progress ends on its final figures, unless the last update said them.
       if (sent && (sent.pages !== result.pages || sent.rows !== result.rows)) await sendProgress({ pages: result.pages, rows: result.rows });
-      await this.#record(request.job, runId, 'completed', new Date(result.startedAt), result.rows, attempt, null);
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;
     } catch (error) {
@@ -159,14 +182,51 @@ export class RunWorker {
         throw new WaitingError();
       }
       const message = config.redactor.redact(error instanceof Error ? error.message : String(error));
-      const permanent = (isRestqError(error) && error.permanent) || error instanceof UnrecoverableError;
-      const final = permanent || attempt >= (job.opts.attempts ?? 1);
-      await this.#record(request.job, runId, final ? 'failed' : 'retrying', started, rows, attempt, message);
+      const permanent = permanentFailure || (isRestqError(error) && error.permanent) || error instanceof UnrecoverableError;
       logger.debug({ error: message, permanent }, 'run attempt failed');
       // Re-thrown with the redacted message only: BullMQ stores it in Redis as failedReason.
       if (permanent) throw new UnrecoverableError(message);
       throw new Error(message);
     }
+  }
+
+  /**
+   * A scheduled tick that must not run: the job is paused, or the tick is found late by more
+   * than one interval under `misfire: skip`. Records a `skipped` run and returns its result.
+   */
+  async #skipTick(jobName: string, runId: string, tick: number | undefined, started: Date, logger: Logger): Promise<RunResult | undefined> {
+    const job = this.#options.config.jobs[jobName]!;
+    const pause = await this.#state.getPause(jobName);
+    let error: HistoryRecord['error'] = null;
+    if (pause.paused) error = { code: 'E_PAUSED', message: `job is paused since ${pause.since}: tick skipped (restq resume ${jobName})` };
+    else if (job.misfire === 'skip' && tick !== undefined && job.schedule && isMisfire(job.schedule, job.timezone, tick, (this.#options.now ?? Date.now)())) {
+      error = { code: 'E_MISFIRE', message: `tick of ${new Date(tick).toISOString()} found late by more than one interval (misfire: skip): not run` };
+    }
+    if (!error) return undefined;
+    await this.#skipOrFail(jobName, runId, 'schedule', 'skipped', error, started);
+    logger.warn({ code: error.code }, error.message);
+    const at = started.toISOString();
+    return { runId, job: jobName, rows: 0, pages: 0, bytes: 0, requests: 0, durationMs: 0, startedAt: at, finishedAt: at, outputs: [], warnings: [error.message], skipped: 0 };
+  }
+
+  async #skipOrFail(job: string, runId: string, trigger: RunTrigger, status: 'skipped' | 'failed', error: HistoryRecord['error'], started: Date): Promise<void> {
+    const finished = new Date();
+    const record = {
+      runId,
+      job,
+      trigger,
+      status,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      rows: 0,
+      pages: 0,
+      bytes: 0,
+      window: null,
+      cursorBefore: null,
+      error,
+    };
+    await this.#state.finishRun(record).catch((e: unknown) => this.#logger.warn({ err: e }, 'could not record the run in the job history'));
   }
 
   readonly #lastSuccessUse = new Map<string, boolean>();
@@ -179,12 +239,5 @@ export class RunWorker {
       this.#lastSuccessUse.set(jobName, uses);
     }
     return uses;
-  }
-
-  async #record(job: string, runId: string, status: RunRecord['status'], started: Date, rows: number, attempt: number, error: string | null): Promise<void> {
-    const finished = new Date();
-    await this.#records
-      .add({ runId, job, status, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), rows, attempt, error })
-      .catch((e: unknown) => this.#logger.warn({ err: e }, 'could not record the run for `restq status`'));
   }
 }

@@ -12,6 +12,8 @@ export interface ScheduleEntry {
   timezone: string;
   /** Epoch ms of the next run BullMQ will create, when known. */
   next: number | undefined;
+  /** A tick missed while no worker ran, queued as one catch-up run (the misfire policy decides its fate). */
+  catchUp?: number;
 }
 
 export interface ScheduleSync {
@@ -26,16 +28,28 @@ export interface ScheduleSync {
  * were deleted or lost their `schedule`. BullMQ creates each tick's run with a deterministic
  * id, so several replicas syncing at once still produce one run per tick.
  */
-export async function syncSchedules(queue: Queue<RunRequest>, config: Config, settings: QueueSettings): Promise<ScheduleSync> {
+export async function syncSchedules(queue: Queue<RunRequest>, config: Config, settings: QueueSettings, now: () => number = Date.now): Promise<ScheduleSync> {
   const wanted = Object.values(config.jobs).filter((job) => job.schedule);
   const upserted: ScheduleEntry[] = [];
   for (const job of wanted) {
     const pattern = job.schedule!;
     const { attempts, backoff, removeOnComplete, removeOnFail } = runJobOptions(job, settings);
     const template = { name: job.name, data: { job: job.name, params: {} }, opts: { attempts, backoff, removeOnComplete, removeOnFail } };
+    // An upsert replaces the scheduler's pending run with one for the next tick from now. If that
+    // pending run is overdue (no worker ran while it was due), it would be lost: queue it again
+    // as one catch-up run (deterministic id: replicas syncing at once add it once).
+    const before = await queue.getJobScheduler(job.name);
+    const overdue = before?.next !== undefined && before.next < now() ? before.next : undefined;
+    const pendingId = overdue === undefined ? undefined : `repeat:${job.name}:${overdue}`;
+    const pendingBefore = pendingId ? await queue.getJobState(pendingId) : undefined;
     await upsertScheduler(queue, job.name, { pattern, tz: job.timezone }, template);
     const scheduler = await queue.getJobScheduler(job.name);
-    upserted.push({ job: job.name, pattern, timezone: job.timezone, next: scheduler?.next });
+    let catchUp: number | undefined;
+    if (overdue !== undefined && pendingId && (pendingBefore === 'delayed' || pendingBefore === 'waiting' || pendingBefore === 'prioritized') && (await queue.getJobState(pendingId)) === 'unknown') {
+      await queue.add(job.name, { job: job.name, params: {}, tick: overdue }, { attempts, backoff, removeOnComplete, removeOnFail, jobId: `catchup-${job.name}-${overdue}` });
+      catchUp = overdue;
+    }
+    upserted.push({ job: job.name, pattern, timezone: job.timezone, next: scheduler?.next, ...(catchUp === undefined ? {} : { catchUp }) });
   }
   const keep = new Set(wanted.map((job) => job.name));
   const removed: string[] = [];

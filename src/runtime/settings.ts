@@ -37,8 +37,8 @@ export interface QueueSettings {
   readonly lockDurationMs: number;
   /** How often workers look for runs of dead workers (`RESTQ_STALLED_INTERVAL`). @default 30s */
   readonly stalledIntervalMs: number;
-  /** Run records kept per job for `restq status` (`RESTQ_RUN_HISTORY`). @default 20 */
-  readonly runHistory: number;
+  /** Run history records kept per job in Redis (`RESTQ_HISTORY`, the same as Settings.history). @default 100 */
+  readonly history: number;
 }
 
 /** OpenTelemetry tracing of the queue, on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
@@ -223,6 +223,7 @@ export function readSettings(env: Env = process.env): Settings {
   const redis = redisTopology(env, problems);
   const shutdownGraceMs = duration(env, 'RESTQ_SHUTDOWN_GRACE', 30_000, problems);
   const prefix = text(env, 'RESTQ_PREFIX') ?? 'restq';
+  const history = positiveInteger(env, 'RESTQ_HISTORY', 100, problems);
   const queue: QueueSettings | null = redis && {
     redis,
     queue: text(env, 'RESTQ_QUEUE') ?? 'restq',
@@ -233,7 +234,7 @@ export function readSettings(env: Env = process.env): Settings {
     shutdownGraceMs,
     lockDurationMs: duration(env, 'RESTQ_LOCK_DURATION', 30_000, problems),
     stalledIntervalMs: duration(env, 'RESTQ_STALLED_INTERVAL', 30_000, problems),
-    runHistory: positiveInteger(env, 'RESTQ_RUN_HISTORY', 20, problems),
+    history,
   };
   const settings: Settings = {
     env: Object.freeze({ ...env }),
@@ -243,7 +244,7 @@ export function readSettings(env: Env = process.env): Settings {
     secretKey: secretKey(env['RESTQ_SECRET_KEY'], problems),
     dashboardUser: env['RESTQ_DASHBOARD_USER'] || undefined,
     dashboardPassword: env['RESTQ_DASHBOARD_PASSWORD'] || undefined,
-    history: positiveInteger(env, 'RESTQ_HISTORY', 100, problems),
+    history,
     shutdownGraceMs,
     redis,
     queue,

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { enqueueCommand } from '../../src/commands/enqueue.js';
+import { RedisStateStore } from '../../src/state/redis-state-store.js';
 import { statusCommand } from '../../src/commands/status.js';
 import type { RunJobProgress } from '../../src/queue/run-worker.js';
 import { RunWorker } from '../../src/queue/run-worker.js';
@@ -137,12 +138,12 @@ describe('BullMQ worker', () => {
       expect(csv).toHaveLength(46);
       expect(csv.slice(1).every((line) => line.endsWith(',closed'))).toBe(true);
 
-      const status = await statusCommand(config, settings);
-      expect(Object.keys(status)).toEqual(['jobs', 'queue']);
+      const status = await statusCommand(config, settings.all);
+      expect(Object.keys(status)).toEqual(['mode', 'jobs', 'queue']);
       const orders = status.jobs.find((j) => j.name === 'orders')!;
-      expect(Object.keys(orders)).toEqual(['name', 'schedule', 'timezone', 'nextRunAt', 'lastRun']);
+      expect(Object.keys(orders)).toEqual(['name', 'schedule', 'timezone', 'nextRunAt', 'paused', 'lastRun']);
       expect(Object.keys(orders.lastRun!)).toEqual(['runId', 'status', 'startedAt', 'finishedAt', 'rows', 'error']);
-      expect(orders).toMatchObject({ schedule: null, timezone: 'UTC', nextRunAt: null, lastRun: { runId: added.id, status: 'completed', rows: 45, error: null } });
+      expect(orders).toMatchObject({ schedule: null, timezone: 'UTC', nextRunAt: null, lastRun: { runId: added.id, status: 'succeeded', rows: 45, error: null } });
       expect(status.queue).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0 });
 
       for (const text of [...(await scanKeysAndValues(admin, `${settings.prefix}:*`)), ...logs, JSON.stringify(job.data), JSON.stringify(job.returnvalue)]) {
@@ -184,9 +185,9 @@ describe('BullMQ worker', () => {
       } finally {
         await queue.close();
       }
-      const status = await statusCommand(config, settings);
+      const status = await statusCommand(config, settings.all);
       expect(status.jobs.find((j) => j.name === 'missing')!.lastRun).toMatchObject({ status: 'failed', error: expect.stringContaining('404') });
-      expect(status.jobs.find((j) => j.name === 'flaky')!.lastRun).toMatchObject({ status: 'completed', rows: 1 });
+      expect(status.jobs.find((j) => j.name === 'flaky')!.lastRun).toMatchObject({ status: 'succeeded', rows: 1 });
     });
   });
 
@@ -213,16 +214,18 @@ describe('BullMQ worker', () => {
     });
   });
 
-  it('keeps only as many finished runs as RESTQ_KEEP_COMPLETED / RESTQ_KEEP_FAILED say, and bounded run records', async () => {
+  it('keeps only as many finished runs as RESTQ_KEEP_COMPLETED / RESTQ_KEEP_FAILED say, and a bounded run history', async () => {
     await withWorker(
       async ({ config, settings, queue }) => {
         for (let i = 0; i < 4; i++) await enqueueCommand({ config, settings, job: 'since', params: {}, onQueued: () => undefined, onProgress: () => undefined });
         for (let i = 0; i < 3; i++) await enqueueCommand({ config, settings, job: 'missing', params: {}, onQueued: () => undefined, onProgress: () => undefined });
         expect(await queue.getCompletedCount()).toBe(2);
         expect(await queue.getFailedCount()).toBe(1);
-        expect(await admin.llen(`${settings.prefix}:${settings.queue}:restq:runs:since`)).toBe(3);
+        expect(await admin.llen(`${settings.prefix}:${settings.queue}:state:history:since`)).toBe(3);
+        // The history keeps the final outcome of every run, newest first: 3 of the 4 succeeded runs.
+        expect((await new RedisStateStore({ redis: admin, prefix: settings.prefix, queue: settings.queue }).history('since')).map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
       },
-      { RESTQ_KEEP_COMPLETED: '2', RESTQ_KEEP_FAILED: '1', RESTQ_RUN_HISTORY: '3' },
+      { RESTQ_KEEP_COMPLETED: '2', RESTQ_KEEP_FAILED: '1', RESTQ_HISTORY: '3' },
     );
   });
 });

@@ -131,7 +131,7 @@ describe('standalone scheduler', () => {
     });
     const scheduler = new StandaloneScheduler({ config, clients: slow, logger: silent, concurrency: 1, onRunFinished: (job, outcome) => outcome.result && finished.push(job) });
     try {
-      const entries = scheduler.start();
+      const entries = await scheduler.start();
       expect(entries.map((e) => e.job).sort()).toEqual(['a', 'b', 'c']);
       for (const e of entries) expect(e.next - Date.now()).toBeLessThanOrEqual(1_000);
       await until(() => finished.length >= 4, 'four standalone runs', 8_000);

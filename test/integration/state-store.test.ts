@@ -8,7 +8,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileTokenStore } from '../../src/auth/file-token-store.js';
 import { FileStateStore } from '../../src/state/file-state-store.js';
-import { readHistoryLimit } from '../../src/state/open-state-store.js';
 import { RedisStateStore } from '../../src/state/redis-state-store.js';
 import type { CursorAdvance, HistoryRecord, StateStore } from '../../src/state/state-store.js';
 import { deletePrefix } from '../helpers/queue-fixture.js';
@@ -220,13 +219,5 @@ describe('FileStateStore files', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'state.json'), '{not json');
     await expect(store.getCursor('c')).rejects.toThrow(/state file .*state\.json is corrupted/);
-  });
-});
-
-describe('readHistoryLimit', () => {
-  it('reads RESTQ_HISTORY, default 100, and rejects nonsense', () => {
-    expect(readHistoryLimit({})).toBe(100);
-    expect(readHistoryLimit({ RESTQ_HISTORY: '7' })).toBe(7);
-    expect(() => readHistoryLimit({ RESTQ_HISTORY: 'lots' })).toThrow(/RESTQ_HISTORY="lots" must be a whole number/);
   });
 });

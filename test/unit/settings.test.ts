@@ -17,7 +17,7 @@ describe('settings from the environment', () => {
 
   it('defaults queue and prefix to restq and keeps finished runs bounded', () => {
     const s = queue({ REDIS_URL: 'redis://127.0.0.1:6379' });
-    expect(s).toMatchObject({ queue: 'restq', prefix: 'restq', backoffMs: 10_000, shutdownGraceMs: 30_000, runHistory: 20 });
+    expect(s).toMatchObject({ queue: 'restq', prefix: 'restq', backoffMs: 10_000, shutdownGraceMs: 30_000, history: 100 });
     expect(s.redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
     expect(s.keepCompleted).toEqual({ count: 1000, ageSeconds: 7 * 86_400 });
     expect(s.keepFailed).toEqual({ count: 5000, ageSeconds: 30 * 86_400 });
