@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { openBrowser } from './auth/open-browser.js';
 import { openTokenStore } from './auth/open-token-store.js';
 import { tokenProviders } from './auth/token-providers.js';
 import { describeDryRun } from './commands/dry-run.js';
@@ -13,6 +14,7 @@ import { isDistributed, readQueueSettings } from './queue/queue-settings.js';
 import { formatTokenReport, tokenCommand } from './commands/token.js';
 import { formatSummary, ProgressLine } from './commands/progress-line.js';
 import { validateSummary } from './commands/validate.js';
+import { parseDuration } from './config/duration.js';
 import { writeJsonSchemas } from './config/json-schema.js';
 import { loadConfig } from './config/load-config.js';
 import type { Config, ParamValue } from './config/types.js';
@@ -149,10 +151,16 @@ export function buildProgram(): Command {
 
   program
     .command('token')
-    .description('show a connection\'s token state (fingerprint, expiry, who refreshed when); --refresh forces a refresh')
+    .description('show a connection\'s token state (fingerprint, expiry, who refreshed when); --refresh forces a refresh; --authorize runs the consent flow (authorization code + PKCE)')
     .argument('<connection>', 'connection name in connections.yaml')
     .option('--refresh', 'refresh the access token now')
-    .action(async (name: string, options: { refresh?: boolean }) => {
+    .option('--authorize', 'grant authorization_code: open the provider\'s consent page, take the redirect on 127.0.0.1 and store the tokens')
+    .option('--no-browser', 'with --authorize: only print the authorization URL')
+    .option('--timeout <duration>', 'with --authorize: how long to wait for the redirect', '5m')
+    .action(async (name: string, options: { refresh?: boolean; authorize?: boolean; browser: boolean; timeout: string }) => {
+      if (options.refresh && options.authorize) throw new UsageError('--refresh and --authorize go alone: --authorize already stores a fresh access token');
+      const timeoutMs = parseDuration(options.timeout);
+      if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout expects a duration such as 90s or 5m, got "${options.timeout}"`);
       const globals = program.opts<GlobalOptions>();
       const config = load(globals);
       if (!config.connections[name]) {
@@ -161,7 +169,11 @@ export function buildProgram(): Command {
       const log = logger(globals, config);
       const store = await openTokenStore({ config, logger: log });
       try {
-        const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
+        const authorize = options.authorize
+          ? // Not redacted: the URL must carry the client id (apiKey), which the provider shows the user anyway.
+            { timeoutMs, print: (text: string) => process.stderr.write(text), openBrowser: options.browser ? (url: string) => openBrowser(url) : undefined }
+          : undefined;
+        const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true, authorize });
         process.stdout.write(config.redactor.redact(formatTokenReport(report)));
       } finally {
         await store.close();
