@@ -8,6 +8,7 @@ import { authorizationUrl, exchangeAuthorizationCode, pkcePair } from '../../src
 import { openTokenStore } from '../../src/auth/open-token-store.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createDispatcher } from '../../src/http/dispatcher.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
 import { actAsBrowser, startOidcServer, type OidcServer } from '../helpers/oidc-provider.js';
 import { freePort } from '../helpers/own-redis.js';
@@ -79,7 +80,7 @@ async function startAuthorize(dir: string, env: Record<string, string | undefine
 
 async function storedState(dir: string, env: Record<string, string | undefined> = {}) {
   const config = loadConfig({ dir, env: { CRM_CLIENT_SECRET: CONFIDENTIAL_SECRET } });
-  const store = await openTokenStore({ config, env: { RESTQ_SECRET_KEY: SECRET_KEY, ...env } });
+  const store = await openTokenStore({ config, settings: readSettings({ RESTQ_SECRET_KEY: SECRET_KEY, ...env }) });
   try {
     return await store.read('crm');
   } finally {
