@@ -1,11 +1,17 @@
 import { authorizeConnection, type AuthorizeOptions } from '../auth/authorize.js';
+import { openBrowser } from '../auth/open-browser.js';
+import { openTokenStore } from '../auth/open-token-store.js';
 import { createTokenManager } from '../auth/token-providers.js';
 import type { TokenState, TokenStore } from '../auth/token-store.js';
 import { fingerprint } from '../config/redactor.js';
 import type { Config } from '../config/types.js';
+import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { createDispatcher } from '../http/dispatcher.js';
 import type { Logger } from '../logger.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 
 /** What `restq token CONNECTION` shows: fingerprints and times, never a token. */
 export interface TokenReport {
@@ -132,4 +138,36 @@ function describeIn(ms: number): string {
   const abs = Math.abs(ms);
   const text = abs < 120_000 ? `${Math.round(abs / 1000)} s` : abs < 7_200_000 ? `${Math.round(abs / 60_000)} min` : `${Math.round(abs / 3_600_000)} h`;
   return ms >= 0 ? `in ${text}` : `expired ${text} ago`;
+}
+
+export interface TokenCliOptions {
+  refresh?: boolean;
+  authorize?: boolean;
+  /** `--no-browser` sets it false. */
+  browser?: boolean;
+  /** `--timeout` of `--authorize`. @default "5m" */
+  timeout?: string;
+}
+
+/** `restq token CONNECTION [--refresh | --authorize [--no-browser] [--timeout 5m]]`: the token state on stdout, secrets as fingerprints only. */
+export async function tokenCli(name: string, options: TokenCliOptions, ctx: CommandContext): Promise<void> {
+  if (options.refresh && options.authorize) throw new UsageError('--refresh and --authorize go alone: --authorize already stores a fresh access token');
+  const timeoutMs = parseDuration(options.timeout ?? '5m');
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout expects a duration such as 90s or 5m, got "${options.timeout}"`);
+  const config = loadProjectConfig(ctx);
+  if (!config.connections[name]) {
+    throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
+  }
+  const log = commandLogger(ctx, config);
+  const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
+  try {
+    const authorize = options.authorize
+      ? // Not redacted: the URL must carry the client id (apiKey), which the provider shows the user anyway.
+        { timeoutMs, print: (text: string) => process.stderr.write(text), openBrowser: options.browser === false ? undefined : (url: string) => openBrowser(url) }
+      : undefined;
+    const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true, authorize });
+    process.stdout.write(config.redactor.redact(formatTokenReport(report)));
+  } finally {
+    await store.close();
+  }
 }
