@@ -172,7 +172,7 @@ export async function authorizeConnection(options: AuthorizeOptions): Promise<{ 
       refreshedAt: now,
     }));
     if (!written) throw new RestqError('E_AUTHORIZE', `connection "${name}": the token store did not keep the tokens`, { permanent: true });
-    logger.info({ connection: name, rotated: false, refreshToken: grant.refreshToken !== undefined }, 'authorization code exchanged; tokens stored');
+    logger.info({ connection: name, offline: grant.refreshToken !== undefined }, grant.refreshToken ? 'authorization code exchanged; access and refresh token stored' : 'authorization code exchanged; access token stored (the provider gave no refresh token)');
     return { state: written, refreshTokenIssued: grant.refreshToken !== undefined };
   } finally {
     await close(server);
