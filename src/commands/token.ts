@@ -129,7 +129,7 @@ export function formatTokenReport(report: TokenReport, now = Date.now()): string
     ...(report.kind === 'refresh_token' || report.kind === 'authorization_code' ? [`refresh token:   ${report.refreshToken ?? noRefreshToken}`] : []),
     `expires at:      ${expires}`,
     ...(report.reseedPending ? ['note:            connections.yaml has a different token than the one stored: the next run (or --refresh) re-seeds from it'] : []),
-    ...(report.kind === 'static' ? [] : [`${report.authorized ? 'authorized:     ' : 'last refreshed: '} ${report.refreshedAt ? `${report.refreshedAt} by ${report.refreshedBy ?? '?'}` : report.kind === 'authorization_code' || report.kind === 'refresh_token' ? 'never (seeded from connections.yaml)' : 'never'}`, `version:         ${report.version ?? '-'}`]),
+    ...(report.kind === 'static' ? [] : [`${report.authorized ? 'authorized:     ' : 'last refreshed: '} ${report.refreshedAt ? `${report.refreshedAt} by ${report.refreshedBy ?? '?'}` : report.version !== null && (report.kind === 'authorization_code' || report.kind === 'refresh_token') ? 'never (seeded from connections.yaml)' : 'never'}`, `version:         ${report.version ?? '-'}`]),
   ];
   return `${lines.join('\n')}\n`;
 }
