@@ -3,6 +3,7 @@ import { openBrowser } from '../auth/open-browser.js';
 import { openTokenStore } from '../auth/open-token-store.js';
 import { createTokenManager } from '../auth/token-providers.js';
 import type { TokenState, TokenStore } from '../auth/token-store.js';
+import { findConnection } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import type { Config } from '../config/types.js';
 import { parseDuration } from '../config/duration.js';
@@ -49,8 +50,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).
 
 export async function tokenCommand(options: TokenCommandOptions): Promise<TokenReport> {
   const { config, logger } = options;
-  const connection = config.connections[options.connection];
-  if (!connection) throw new RestqError('E_CONFIG', `unknown connection "${options.connection}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`, { permanent: true });
+  const connection = findConnection(config, options.connection);
   if (!connection.refresh) {
     if (options.refresh) throw new RestqError('E_CONFIG', `connection "${connection.name}" has a fixed accessToken and no refresh section: there is nothing to refresh`, { permanent: true });
     return {
@@ -155,9 +155,7 @@ export async function tokenCli(name: string, options: TokenCliOptions, ctx: Comm
   const timeoutMs = parseDuration(options.timeout ?? '5m');
   if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout expects a duration such as 90s or 5m, got "${options.timeout}"`);
   const config = loadProjectConfig(ctx);
-  if (!config.connections[name]) {
-    throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
-  }
+  findConnection(config, name);
   const log = commandLogger(ctx, config);
   const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
   try {
