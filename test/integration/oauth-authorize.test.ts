@@ -150,6 +150,13 @@ describe('grant authorization_code: restq token --authorize against oidc-provide
     const again = await runCli(['--config', dir, 'run', 'me'], { env });
     expect(again.stdout.trim()).toBe('etl-user');
 
+    // `restq check` shows the grant in its token step.
+    const check = await runCli(['--config', dir, 'check', 'crm', '--path', '/me', '--json'], { env });
+    expect(check.code, check.stderr).toBe(0);
+    const token = (JSON.parse(check.stdout) as { steps: Array<{ name: string; ok: boolean; detail: string }> }).steps.find((s) => s.name === 'token')!;
+    expect(token.ok).toBe(true);
+    expect(token.detail).toMatch(/authorization_code/);
+
     // The provider rotated it: the old refresh token is dead, which is why restq must persist the
     // new one. Replaying it also makes oidc-provider revoke the whole grant (reuse detection)…
     const reuse = await fetch(`${oidc.issuer}/token`, {
