@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { createTokenEndpoint, type TokenGrant } from './refresh-client.js';
 import { seedHash } from './token-manager.js';
 import type { TokenState, TokenStore } from './token-store.js';

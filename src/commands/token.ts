@@ -1,7 +1,7 @@
 import { authorizeConnection, type AuthorizeOptions } from '../auth/authorize.js';
 import { openBrowser } from '../auth/open-browser.js';
 import { openTokenStore } from '../auth/open-token-store.js';
-import { createTokenManager } from '../auth/token-providers.js';
+import { createTokenManager } from '../auth/token-provider-factory.js';
 import type { TokenState, TokenStore } from '../auth/token-store.js';
 import { findConnection } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
@@ -10,7 +10,7 @@ import { parseDuration } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { createDispatcher } from '../http/dispatcher.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { commandLogger } from './command-logger.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 

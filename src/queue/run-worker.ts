@@ -2,8 +2,8 @@ import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type Tel
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.js';
 import { isRestqError } from '../errors/restq-error.js';
-import type { ApiClients } from '../http/api-clients.js';
-import type { Logger } from '../logger.js';
+import type { ApiClients } from '../http/api-client-registry.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { bullConnection } from '../redis/redis-connection.js';
