@@ -7,6 +7,7 @@ import type { CommandContext } from './commands/context.js';
 import type { DashboardCliOptions } from './commands/dashboard.js';
 import type { RunCliOptions } from './commands/run.js';
 import type { StartCliOptions } from './commands/start.js';
+import type { TokenCliOptions } from './commands/token.js';
 import type { ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
 import { isRestqError } from './errors/restq-error.js';
@@ -88,10 +89,13 @@ export function buildProgram(): Command {
 
   program
     .command('token')
-    .description('show a connection\'s token state (fingerprint, expiry, who refreshed when); --refresh forces a refresh')
+    .description('show a connection\'s token state (fingerprint, expiry, who refreshed when); --refresh forces a refresh; --authorize runs the consent flow (authorization code + PKCE)')
     .argument('<connection>', 'connection name in connections.yaml')
     .option('--refresh', 'refresh the access token now')
-    .action(async (name: string, options: { refresh?: boolean }) => (await import('./commands/token.js')).tokenCli(name, options, ctx()));
+    .option('--authorize', 'grant authorization_code: open the provider\'s consent page, take the redirect on 127.0.0.1 and store the tokens')
+    .option('--no-browser', 'with --authorize: only print the authorization URL')
+    .option('--timeout <duration>', 'with --authorize: how long to wait for the redirect', '5m')
+    .action(async (name: string, options: TokenCliOptions) => (await import('./commands/token.js')).tokenCli(name, options, ctx()));
 
   program
     .command('check')

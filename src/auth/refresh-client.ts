@@ -8,6 +8,7 @@ import { createTransport, parseRetryAfter, type HttpResponse } from '../http/tra
 import { safeUrl } from '../http/safe-url.js';
 import type { Logger } from '../log/logger.js';
 import { describeTopLevel, queryFirst } from '../expr/jsonpath.js';
+import { createAssertionSigner, JWT_BEARER_GRANT } from './jwt-assertion.js';
 import { jwtExpiry } from './jwt-expiry.js';
 
 /** What a token endpoint gave: the access token, its expiry if known, a rotated refresh token if any. */
@@ -18,7 +19,7 @@ export interface TokenGrant {
   refreshToken?: string | undefined;
 }
 
-/** Calls the token endpoint once (with retries): refresh_token grant or client_credentials. */
+/** Calls the token endpoint once (with retries) for the connection's grant. */
 export type TokenRefresher = (refreshToken: string | undefined, signal?: AbortSignal) => Promise<TokenGrant>;
 
 export interface RefreshClientOptions {
@@ -51,35 +52,41 @@ function basicAuthorization(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
 
-export function createRefreshClient(options: RefreshClientOptions): TokenRefresher {
+/** One token-endpoint call (with retries, client authentication per `clientAuth`), whatever the grant. */
+export type TokenEndpointCall = (form: URLSearchParams, signal?: AbortSignal, options?: { attempts?: number }) => Promise<TokenGrant>;
+
+/**
+ * The connection's token endpoint: sends a form (the grant's fields) with the client's
+ * credentials per `refresh.clientAuth`, retries 5xx/429/network failures, and reads the access
+ * token, its expiry and a rotated refresh token from the answer. Shared by the refresh,
+ * client_credentials and jwt_bearer grants and by the authorization-code exchange.
+ */
+export function createTokenEndpoint(options: RefreshClientOptions): TokenEndpointCall {
   const { connection, redactor, logger } = options;
   const refresh = connection.refresh;
   if (!refresh) throw new RestqError('E_CONFIG', `connection "${connection.name}" has no refresh section`, { permanent: true });
   const clock = options.clock ?? Date.now;
   const wait = options.sleep ?? sleep;
   const transport = createTransport(options.dispatcher, redactor, refresh.timeout);
-  const grantType = connection.grant ?? 'refresh_token';
   const url = tokenUrl(connection);
   const where = `POST ${safeUrl(url, redactor)}`;
   const name = connection.name;
 
-  return async (refreshToken, signal) => {
-    const form = new URLSearchParams({ grant_type: grantType });
-    if (grantType === 'refresh_token') {
-      if (!refreshToken) {
-        throw new RestqError('E_TOKEN_REFRESH', `connection "${name}" has no refresh token to refresh with: set refresh.refreshToken in connections.yaml`, { permanent: true });
-      }
-      form.set('refresh_token', refreshToken);
-    }
+  return async (form, signal, overrides) => {
+    const grantType = form.get('grant_type') ?? '';
     const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
     if (refresh.clientAuth === 'body') {
       if (connection.apiKey !== undefined) form.set('client_id', connection.apiKey);
       if (connection.apiSecret !== undefined) form.set('client_secret', connection.apiSecret);
     } else if (refresh.clientAuth === 'basic') {
       headers['authorization'] = basicAuthorization(connection.apiKey ?? '', connection.apiSecret ?? '');
+    } else if (connection.grant === 'authorization_code' && connection.apiKey !== undefined) {
+      // A public client (PKCE, no secret) still names itself: RFC 6749 4.1.3 and 3.2.1.
+      form.set('client_id', connection.apiKey);
     }
     const body = form.toString();
-    const { attempts, baseDelay, maxDelay } = connection.retry;
+    const { baseDelay, maxDelay } = connection.retry;
+    const attempts = overrides?.attempts ?? connection.retry.attempts;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let retryAfterMs: number | undefined;
@@ -87,7 +94,7 @@ export function createRefreshClient(options: RefreshClientOptions): TokenRefresh
         logger.debug({ connection: name, attempt, grant: grantType }, `token request ${where}`);
         const response = await transport({ method: 'POST', url, headers, body, signal });
         if (response.status >= 200 && response.status < 300) return readGrant(response);
-        const failure = await failureFor(response);
+        const failure = await failureFor(response, grantType);
         if (failure.permanent) throw failure;
         lastError = failure;
         retryAfterMs = failure.retryAfterMs;
@@ -108,6 +115,22 @@ export function createRefreshClient(options: RefreshClientOptions): TokenRefresh
       { cause: lastError },
     );
   };
+
+  function invalidGrantMessage(grantType: string, detail: string): string {
+    const reauthorize = `run \`restq token ${name} --authorize\` again to get a new one`;
+    switch (grantType) {
+      case 'refresh_token':
+        return connection.grant === 'authorization_code'
+          ? `connection "${name}": the token endpoint ${where} rejected the refresh token (${detail}): it expired, was revoked, or was already used (a rotating refresh token works once); ${reauthorize}`
+          : `connection "${name}": the token endpoint ${where} rejected the refresh token (${detail}): it expired, was revoked, or was already used (a rotating refresh token works once). Re-seed it: get a new refresh token from the provider and put it in refresh.refreshToken of connection "${name}" in connections.yaml (or the environment variable it reads); restq replaces the stored token when that value changes`;
+      case 'authorization_code':
+        return `connection "${name}": the token endpoint ${where} rejected the authorization code (${detail}): it expired or was already used, or the code_verifier or redirect URI does not match the authorization request; ${reauthorize}`;
+      case JWT_BEARER_GRANT:
+        return `connection "${name}": the token endpoint ${where} refused the signed assertion (${detail}): check jwt.issuer, jwt.subject, jwt.audience, the key registered with the provider (jwt.keyId) and the clock of this machine`;
+      default:
+        return `connection "${name}": the token endpoint ${where} refused the ${grantType} grant (${detail}): check apiKey, apiSecret and refresh.params (scope, audience)`;
+    }
+  }
 
   async function readGrant(response: HttpResponse): Promise<TokenGrant> {
     const text = await response.body.text();
@@ -137,7 +160,7 @@ export function createRefreshClient(options: RefreshClientOptions): TokenRefresh
     return { accessToken, expiresAt, refreshToken };
   }
 
-  async function failureFor(response: HttpResponse): Promise<HttpError> {
+  async function failureFor(response: HttpResponse, grantType: string): Promise<HttpError> {
     const status = response.status;
     const text = await response.body.text().catch(() => '');
     let error: string | undefined;
@@ -152,11 +175,7 @@ export function createRefreshClient(options: RefreshClientOptions): TokenRefresh
     const detail = redactor.redact([error, description?.slice(0, EXCERPT_CHARS)].filter(Boolean).join(': ') || text.replace(/\s+/g, ' ').slice(0, EXCERPT_CHARS));
     const context = { method: 'POST', url: safeUrl(url, redactor), status, excerpt: detail };
     if (error === 'invalid_grant') {
-      const message =
-        grantType === 'refresh_token'
-          ? `connection "${name}": the token endpoint ${where} rejected the refresh token (${status} ${detail}): it expired, was revoked, or was already used (a rotating refresh token works once). Re-seed it: get a new refresh token from the provider and put it in refresh.refreshToken of connection "${name}" in connections.yaml (or the environment variable it reads); restq replaces the stored token when that value changes`
-          : `connection "${name}": the token endpoint ${where} refused the client_credentials grant (${status} ${detail}): check apiKey, apiSecret and refresh.params (scope, audience)`;
-      return new HttpError('E_INVALID_GRANT', message, context, { permanent: true });
+      return new HttpError('E_INVALID_GRANT', invalidGrantMessage(grantType, `${status} ${detail}`), context, { permanent: true });
     }
     if (error === 'invalid_client' || status === 401) {
       return new HttpError(
@@ -174,4 +193,37 @@ export function createRefreshClient(options: RefreshClientOptions): TokenRefresh
       { permanent: !retryable },
     );
   }
+}
+
+/**
+ * The refresher of a connection's TokenManager, by grant: refresh_token (and authorization_code,
+ * whose refresh token came from `restq token --authorize`) sends the stored refresh token;
+ * client_credentials sends only the client; jwt_bearer signs a fresh assertion per request.
+ */
+export function createRefreshClient(options: RefreshClientOptions): TokenRefresher {
+  const { connection } = options;
+  const call = createTokenEndpoint(options);
+  const name = connection.name;
+  const grant = connection.grant ?? 'refresh_token';
+  if (grant === 'client_credentials') return (_refreshToken, signal) => call(new URLSearchParams({ grant_type: 'client_credentials' }), signal);
+  if (grant === 'jwt_bearer') {
+    const assertion = createAssertionSigner(connection, options.clock);
+    return (_refreshToken, signal) => {
+      const signed = assertion();
+      options.redactor.add(signed);
+      return call(new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: signed }), signal);
+    };
+  }
+  return (refreshToken, signal) => {
+    if (!refreshToken) {
+      throw new RestqError(
+        'E_TOKEN_REFRESH',
+        grant === 'authorization_code'
+          ? `connection "${name}" has no token yet: run \`restq token ${name} --authorize\` first (it opens the provider's consent page and stores the refresh token)`
+          : `connection "${name}" has no refresh token to refresh with: set refresh.refreshToken in connections.yaml`,
+        { permanent: true },
+      );
+    }
+    return call(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }), signal);
+  };
 }

@@ -115,7 +115,7 @@ async function tokenStep(connection: Connection, provider: TokenProvider | undef
     const before = provider.refreshes;
     const token = await provider.get();
     const { state } = await provider.inspect();
-    const source = provider.refreshes > before ? `refreshed at ${safeUrl(new URL(connection.refresh!.endpoint))} (${connection.grant ?? 'refresh_token'})` : 'from the token store (still valid)';
+    const source = provider.refreshes > before ? `refreshed at ${safeUrl(new URL(connection.refresh!.endpoint))} (${connection.grant ?? 'refresh_token'})` : `from the token store (still valid), grant ${connection.grant ?? 'refresh_token'}`;
     const expires = state?.expiresAt === undefined ? 'expiry unknown' : `expires ${inDuration(state.expiresAt - now())}`;
     return `${source}, ${token ? fingerprint(token.value) : 'no token'}, ${expires}`;
   }

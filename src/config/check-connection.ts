@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { compileMatches } from '../expr/matches.js';
 import { checkJsonPath } from '../expr/jsonpath.js';
+import { parsePrivateKey, readPrivateKeyPem } from './jwt-key.js';
 import { asMap, asString, type RawMap } from './raw.js';
 
 /** Position of a key (or the closest existing parent) inside this connection. */
@@ -43,12 +44,17 @@ export function checkConnection(name: string, raw: RawMap, dir: string, at: Loca
     const problem = expr === undefined ? undefined : checkJsonPath(expr);
     if (problem) add(at(['refresh'], key), `refresh.${key} "${expr}" is not a valid JSONPath: ${problem}`);
   }
-  if (raw['grant'] === 'client_credentials') {
+  const grant = raw['grant'];
+  if (grant === 'client_credentials') {
     if (!refresh) add(at([], 'grant'), 'grant client_credentials needs refresh.endpoint (the token URL)');
     if (!raw['apiKey'] || !raw['apiSecret']) add(at([], 'grant'), 'grant client_credentials needs apiKey (client id) and apiSecret (client secret)');
+  } else if (grant === 'authorization_code' || grant === 'jwt_bearer') {
+    if (!refresh) add(at([], 'grant'), `grant ${grant} needs refresh.endpoint (the token URL)`);
   } else if (refresh && !refresh['refreshToken'] && !raw['accessToken']) {
-    add(at(['refresh']), 'refresh needs refresh.refreshToken (or set grant: client_credentials)');
+    add(at(['refresh']), 'refresh needs refresh.refreshToken (or set grant: client_credentials, authorization_code or jwt_bearer)');
   }
+  checkAuthorize(raw, at, add);
+  checkJwt(raw, dir, at, add);
 
   const proxy = asMap(raw['proxy']);
   if (proxy) {
@@ -94,4 +100,62 @@ function checkResponseRules(raw: RawMap, at: Locator, add: (where: Omit<ConfigIs
       add(at(['responses', index], 'action'), `${where} action refresh needs a refresh section (or grant) on the connection: there is no token to refresh`);
     }
   });
+}
+
+type Add = (where: Omit<ConfigIssue, 'message'>, message: string) => void;
+
+function checkAuthorize(raw: RawMap, at: Locator, add: Add): void {
+  const authorize = asMap(raw['authorize']);
+  if (raw['grant'] !== 'authorization_code') {
+    if (raw['authorize'] !== undefined) add(at([], 'authorize'), 'authorize is read by grant: authorization_code only: set grant: authorization_code, or remove authorize');
+    return;
+  }
+  if (!authorize) add(at([], 'grant'), 'grant authorization_code needs an authorize block: url (the authorization endpoint), scope and redirectPort');
+  if (!raw['apiKey']) add(at([], 'grant'), 'grant authorization_code needs apiKey (the client id registered with the provider); apiSecret only for a confidential client');
+  const url = asString(authorize?.['url']);
+  if (url && URL.canParse(url) && !/^https?:$/.test(new URL(url).protocol)) add(at(['authorize'], 'url'), 'authorize.url must use http or https');
+  const params = asMap(authorize?.['params']);
+  for (const key of ['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method'] as const) {
+    if (params?.[key] !== undefined) add(at(['authorize', 'params'], key), `authorize.params.${key} is set by restq (PKCE, state, loopback redirect): remove it`);
+  }
+  if (params?.['scope'] !== undefined) add(at(['authorize', 'params'], 'scope'), 'set the scopes in authorize.scope, not authorize.params.scope');
+}
+
+const RESERVED_CLAIMS: Record<string, string> = { iss: 'jwt.issuer', sub: 'jwt.subject', aud: 'jwt.audience', exp: 'jwt.lifetime', iat: 'jwt.lifetime', jti: '(restq makes a new one per request)', nbf: '(not used)' };
+
+function checkJwt(raw: RawMap, dir: string, at: Locator, add: Add): void {
+  const jwt = asMap(raw['jwt']);
+  if (raw['grant'] !== 'jwt_bearer') {
+    if (raw['jwt'] !== undefined) add(at([], 'jwt'), 'jwt is read by grant: jwt_bearer only: set grant: jwt_bearer, or remove jwt');
+    return;
+  }
+  if (!jwt) {
+    add(at([], 'grant'), 'grant jwt_bearer needs a jwt block: privateKey, algorithm, issuer, subject, audience');
+    return;
+  }
+  if (jwt['issuer'] === undefined && !raw['apiKey']) add(at(['jwt']), 'jwt.issuer is missing (the `iss` claim; it defaults to apiKey, which is not set either)');
+  const claims = asMap(jwt['claims']);
+  for (const claim of Object.keys(claims ?? {})) {
+    const instead = RESERVED_CLAIMS[claim];
+    if (instead) add(at(['jwt', 'claims'], claim), `jwt.claims.${claim} is a claim restq sets itself: use ${instead}`);
+  }
+  const algorithm = jwt['algorithm'] ?? 'RS256';
+  const privateKey = jwt['privateKey'];
+  if (algorithm === 'HS256') {
+    if (privateKey !== undefined) add(at(['jwt'], 'privateKey'), 'algorithm HS256 signs with apiSecret (a shared secret), not a private key: remove jwt.privateKey, or use RS256/PS256/ES256');
+    if (!raw['apiSecret']) add(at(['jwt'], 'algorithm'), 'algorithm HS256 signs the assertion with apiSecret, which is not set');
+    return;
+  }
+  if (algorithm !== 'RS256' && algorithm !== 'PS256' && algorithm !== 'ES256') return; // the schema reports it
+  if (typeof privateKey !== 'string' || privateKey === '') {
+    add(at(['jwt']), `jwt.privateKey is missing: algorithm ${algorithm} signs with a PEM private key (inline or a file path)`);
+    return;
+  }
+  const source = readPrivateKeyPem(privateKey, dir);
+  if ('problem' in source) {
+    add(at(['jwt'], 'privateKey'), `jwt.privateKey ${source.problem}`);
+    return;
+  }
+  const parsed = parsePrivateKey(source.pem, algorithm);
+  if ('problem' in parsed) add(at(['jwt'], 'privateKey'), `jwt.privateKey${source.file ? ` (file ${source.file})` : ''} ${parsed.problem}`);
 }

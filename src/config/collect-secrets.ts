@@ -1,6 +1,9 @@
 /** Keys whose value is a secret wherever they appear in connections.yaml or a job file. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['accessToken', 'apiKey', 'apiSecret', 'refreshToken', 'password', 'secret']);
 
+/** A `jwt.privateKey` value that names a key file rather than holding the key. */
+const KEY_FILE_NAME = /^\S{1,1024}\.(?:pem|key|p8)$/i;
+
 /** Names of headers, query parameters, params and form fields that carry credentials. */
 const SECRET_NAME = /authorization|token|secret|passw|api[-_]?key|signature|credential|cookie/i;
 
@@ -30,6 +33,8 @@ export function collectSecrets(data: unknown, add: (secret: string) => void): vo
   if (data === null || typeof data !== 'object') return;
   for (const [key, value] of Object.entries(data)) {
     if (SECRET_KEYS.has(key) && typeof value === 'string') add(value);
+    // jwt.privateKey: the PEM text is a secret; a file name is not (the loader adds the file's text).
+    if (key === 'privateKey' && typeof value === 'string' && !KEY_FILE_NAME.test(value)) add(value);
     if (key === 'headers' || key === 'query' || key === 'params') {
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         for (const [name, entry] of Object.entries(value)) addNamed(name, entry, add);

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from '../errors/config-error.js';
 import { checkConnection } from './check-connection.js';
 import { checkJob } from './check-job.js';
 import { collectSecrets } from './collect-secrets.js';
+import { readPrivateKeyPem } from './jwt-key.js';
 import { parseYamlFile } from './parse-yaml-file.js';
 import { asMap } from './raw.js';
 import { Redactor } from './redactor.js';
@@ -57,7 +58,7 @@ export function loadConfig(options: LoadOptions): Config {
       const at = (sub: PropertyKey[], key?: string) => ({ file: connFile.file, ...locate(connFile.doc, connFile.lines, ['connections', name, ...sub], key) });
       checkConnection(name, map, dir, at, issues, warnings);
       const parsed = connectionSchema.safeParse(map);
-      if (parsed.success) connections[name] = toConnection(name, parsed.data, connFile.file, dir);
+      if (parsed.success) connections[name] = toConnection(name, parsed.data, connFile.file, dir, redactor);
     }
   }
 
@@ -116,8 +117,16 @@ function lowerKeys(headers: Readonly<Record<string, string>>): Record<string, st
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-function toConnection(name: string, spec: ConnectionSpec, source: string, dir: string): Connection {
+function toConnection(name: string, spec: ConnectionSpec, source: string, dir: string, redactor: Redactor): Connection {
   const connection: Connection = { ...spec, name, source, headers: lowerKeys(spec.headers) };
+  if (spec.jwt?.privateKey !== undefined) {
+    // From here on `privateKey` is the PEM text (checkConnection already reported a key that does not load).
+    const source = readPrivateKeyPem(spec.jwt.privateKey, dir);
+    if ('pem' in source) {
+      redactor.add(source.pem);
+      connection.jwt = { ...spec.jwt, privateKey: source.pem };
+    }
+  }
   if (spec.apiKeyHeader) connection.apiKeyHeader = spec.apiKeyHeader.toLowerCase();
   if (spec.tls) {
     connection.tls = {

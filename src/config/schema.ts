@@ -60,6 +60,40 @@ const refreshSchema = z.strictObject({
   timeout: duration().default(30_000).describe('Timeout of one token request, e.g. 30s. Default 30s.'),
 });
 
+/** `grant: authorization_code`: where `restq token CONNECTION --authorize` sends the user (SPEC 12). */
+const authorizeSchema = z.strictObject({
+  /** The provider's authorization endpoint. */
+  url: z.url({ error: 'must be an absolute http(s) URL, e.g. https://auth.example.com/authorize' }),
+  /** Space-separated scopes; include the one that gives a refresh token (e.g. offline_access). */
+  scope: z.string().optional(),
+  /** Loopback redirect http://127.0.0.1:<redirectPort>/callback (RFC 8252): register exactly this URI. @default 8765 */
+  redirectPort: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), z.number().int().min(1).max(65535)).default(8765),
+  /** Extra authorization request parameters (e.g. access_type: offline, prompt: consent). */
+  params: stringMap().default({}),
+});
+
+export const JWT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'HS256'] as const;
+
+/** `grant: jwt_bearer` (RFC 7523): the assertion restq signs for each token request (SPEC 12). */
+const jwtSchema = z.strictObject({
+  /** PEM private key (PKCS#8, PKCS#1 or SEC1), inline or a file path relative to the config directory; not used by HS256. */
+  privateKey: z.string().min(1).optional(),
+  /** @default "RS256" */
+  algorithm: z.enum(JWT_ALGORITHMS).default('RS256'),
+  /** `iss` claim. @default apiKey */
+  issuer: z.string().min(1).optional(),
+  /** `sub` claim. @default the issuer */
+  subject: z.string().min(1).optional(),
+  /** `aud` claim. @default refresh.endpoint */
+  audience: z.string().min(1).optional(),
+  /** `exp` = `iat` + lifetime. @default 5m */
+  lifetime: duration().default(300_000),
+  /** Extra claims (e.g. scope). */
+  claims: z.record(z.string(), z.unknown()).default({}),
+  /** `kid` header. */
+  keyId: z.string().min(1).optional(),
+});
+
 const proxySchema = z.strictObject({
   host: z.string().min(1).describe('Proxy host name or IP address. Required in proxy.'),
   port: number(1).describe('Proxy port, e.g. 3128. Required in proxy.'),
@@ -105,7 +139,9 @@ export const connectionSchema = z.strictObject({
   tls: tlsSchema.optional().describe('TLS settings: trusted CA, client certificate for mutual TLS, certificate checking.'),
   refresh: refreshSchema.optional().describe('OAuth2 token endpoint: how restq gets and refreshes access tokens (one refresh per expiry across all workers).'),
   /** @default "refresh_token" when `refresh` is set */
-  grant: z.enum(['refresh_token', 'client_credentials']).optional().describe('OAuth2 grant: refresh_token (the default when refresh is set) or client_credentials (a token for apiKey/apiSecret).'),
+  grant: z.enum(['refresh_token', 'client_credentials', 'authorization_code', 'jwt_bearer']).optional().describe('OAuth2 grant: refresh_token (the default when refresh is set), client_credentials (a token for apiKey/apiSecret), authorization_code (refresh token bootstrapped by `restq token --authorize`) or jwt_bearer (a signed assertion buys each token, RFC 7523).'),
+  authorize: authorizeSchema.optional().describe('Authorization endpoint, scope, loopback redirect port and extra parameters for grant: authorization_code (restq token CONNECTION --authorize).'),
+  jwt: jwtSchema.optional().describe('Assertion settings for grant: jwt_bearer: private key, algorithm, issuer, subject, audience, lifetime, extra claims, key id.'),
   headers: stringMap().default({}).describe('Headers added to every request of this connection (job headers may add or override them).'),
   proxy: proxySchema.optional().describe('HTTP proxy: CONNECT for https, forward proxy for http; Basic or NTLM authentication.'),
   /** Per request. @default 30s */

@@ -9,6 +9,7 @@ export type RestqErrorCode =
   | 'E_PROXY'
   | 'E_TOKEN_REFRESH'
   | 'E_INVALID_GRANT'
+  | 'E_AUTHORIZE'
   | 'E_UNAUTHORIZED'
   | 'E_JSONPATH'
   | 'E_RESPONSE'

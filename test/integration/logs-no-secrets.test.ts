@@ -1,9 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
 import { readSettings } from '../../src/runtime/settings.js';
 import { tokenProviders } from '../../src/auth/token-provider-factory.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
+import { createLogger } from '../../src/log/logger.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
@@ -11,6 +17,7 @@ import { runJob } from '../../src/runner.js';
 import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
+import { startJwtBearerServer } from '../helpers/jwt-bearer-server.js';
 
 const secret = (name: string) => `${name}-${randomBytes(9).toString('hex')}`;
 
@@ -129,6 +136,49 @@ describe('logs of a run with a token refresh, retries and failures', () => {
       expect(everything).not.toContain(value);
       expect(everything).not.toContain(encodeURIComponent(value));
       expect(everything).not.toContain(Buffer.from(value).toString('base64'));
+    }
+  });
+});
+
+describe('logs of a jwt_bearer run (RFC 7523)', () => {
+  it('show the token request but neither the assertion, the private key nor the token', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const server = await startJwtBearerServer([{ issuer: 'svc-logs', algorithm: 'ES256', key: publicKey, subject: 'svc-logs' }]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'restq-logs-jwt-'));
+    try {
+      mkdirSync(path.join(dir, 'jobs'));
+      writeFileSync(path.join(dir, 'key.pem'), pem);
+      writeFileSync(
+        path.join(dir, 'connections.yaml'),
+        `connections:\n  erp:\n    baseUrl: ${server.url}/api\n    grant: jwt_bearer\n    jwt: { privateKey: key.pem, algorithm: ES256, issuer: svc-logs }\n    refresh: { endpoint: ${server.tokenUrl} }\n`,
+      );
+      writeFileSync(path.join(dir, 'jobs', 'who.yaml'), 'connection: erp\ngrid:\n  path: /whoami\n  rows: $.data[*]\noutput:\n  - csv: out/who.csv\n');
+      const config = loadConfig({ dir, env: {} });
+      let text = '';
+      const destination = new Writable({
+        write(chunk, _encoding, done) {
+          text += String(chunk);
+          done();
+        },
+      });
+      const logger = createLogger({ level: 'trace', destination, redactor: config.redactor, pretty: false });
+      const store = await openTokenStore({ config, settings: readSettings({}) });
+      const clients = new ApiClients({ config, logger, tokens: tokenProviders({ config, store, logger }) });
+      try {
+        const result = await runJob({ config, job: 'who', clients, logger });
+        expect(result.rows).toBe(1);
+      } finally {
+        await clients.close();
+        await store.close();
+      }
+      expect(server.requests.map((r) => r.ok)).toEqual([true]);
+      expect(text).toContain('token request POST');
+      const secrets = [server.requests[0]!.assertion, ...server.issued, ...pem.split('\n').filter((l) => l && !l.startsWith('-----'))];
+      for (const value of secrets) expect(text).not.toContain(value);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

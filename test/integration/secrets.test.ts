@@ -1,6 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { json, startServer, type TestServer } from '../helpers/http-test-server.js';
+import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { freePort } from '../helpers/own-redis.js';
+import { spawnRestq } from '../helpers/restq-process.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -101,5 +105,87 @@ describe('secrets never reach stdout or stderr', () => {
     expect(result.stderr).toMatch(/securityProtocol must be one of/);
     expect(result.stderr).toMatch(/connection "\[secret AK-l…\(21\)\]" is not defined/);
     expectNoSecret(result);
+  });
+});
+
+describe('secrets of the authorization_code and jwt_bearer grants never reach stdout or stderr', () => {
+  // A careless token endpoint: it echoes what it received (code, verifier, assertion, secret) in its errors.
+  const received: Array<Record<string, string>> = [];
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const PEM = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const KEY_LINES = PEM.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const CODE = 'AC-leak-canary-5e5e5e';
+  let echo: TestServer;
+  let grants: ConfigDir;
+  let redirectPort: number;
+
+  beforeAll(async () => {
+    redirectPort = await freePort();
+    echo = await startServer({
+      'POST /token': (req, res) => {
+        const form = Object.fromEntries(new URLSearchParams(req.body));
+        received.push(form);
+        json(res, { error: 'invalid_grant', error_description: `rejected ${JSON.stringify(form)}` }, 400);
+      },
+    });
+    grants = tempConfigDir({
+      'connections.yaml': lines(
+        'connections:',
+        '  crm:',
+        `    baseUrl: ${echo.url}/v1`,
+        '    apiKey: public-client-id',
+        '    apiSecret: ${API_SECRET}',
+        '    grant: authorization_code',
+        `    authorize: { url: "${echo.url}/authorize", scope: offline_access, redirectPort: ${redirectPort} }`,
+        `    refresh: { endpoint: "${echo.url}/token" }`,
+        '    retry: { attempts: 1 }',
+        '  erp:',
+        `    baseUrl: ${echo.url}/v1`,
+        '    grant: jwt_bearer',
+        '    jwt: { privateKey: "${ERP_KEY}", issuer: svc }',
+        `    refresh: { endpoint: "${echo.url}/token" }`,
+        '    retry: { attempts: 1 }',
+      ),
+      '.env': lines(`API_SECRET=${SECRETS.API_SECRET}`, `ERP_KEY=${PEM.trim().replace(/\n/g, '\\n')}`),
+      'jobs/erp.yaml': lines('connection: erp', 'grid:', '  path: /items', '  rows: $.data[*]'),
+    });
+  });
+  afterAll(async () => {
+    grants.cleanup();
+    await echo.close();
+  });
+
+  it('authorization code and code verifier, even when the token endpoint echoes them', async () => {
+    const proc = spawnRestq(['--log-level', 'debug', 'token', 'crm', '--authorize', '--no-browser'], {}, grants.dir);
+    await proc.waitForStderr(/Waiting for the redirect/, 20_000);
+    const state = new URL(/(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/.exec(proc.stderr())![1]!).searchParams.get('state')!;
+    const callback = await fetch(`http://127.0.0.1:${redirectPort}/callback?code=${CODE}&state=${encodeURIComponent(state)}`);
+    expect(callback.status).toBe(502);
+    expect(await proc.exited).toBe(1);
+    const form = received.find((f) => f['grant_type'] === 'authorization_code')!;
+    expect(form['code']).toBe(CODE);
+    const verifier = form['code_verifier']!;
+    expect(verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const result = { code: 1, stdout: proc.stdout(), stderr: proc.stderr() };
+    expect(result.stderr).toContain('rejected the authorization code');
+    for (const value of [CODE, verifier]) expect(`${result.stdout}${result.stderr}`).not.toContain(value);
+    expectNoSecret(result);
+  });
+
+  it('the signed assertion and the private key, even when the token endpoint echoes the assertion', async () => {
+    const before = received.length;
+    const result = await runCli(['--config', grants.dir, '--log-level', 'debug', 'run', 'erp']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('refused the signed assertion');
+    const assertion = received.slice(before).find((f) => f['grant_type'] === 'urn:ietf:params:oauth:grant-type:jwt-bearer')!['assertion']!;
+    expect(assertion.split('.')).toHaveLength(3);
+    const all = `${result.stdout}${result.stderr}`;
+    expect(all).not.toContain(assertion);
+    expect(all).not.toContain(assertion.split('.')[2]);
+    for (const line of KEY_LINES) expect(all).not.toContain(line);
+    expectNoSecret(result);
+
+    const dryRun = await runCli(['--config', grants.dir, 'run', 'erp', '--dry-run']);
+    for (const line of KEY_LINES) expect(`${dryRun.stdout}${dryRun.stderr}`).not.toContain(line);
   });
 });

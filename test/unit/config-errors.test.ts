@@ -229,6 +229,81 @@ const CASES: Case[] = [
     at: 'jobs/orders.yaml:6:5',
     message: /^job "orders": output\[0\] has csv and stdout: make each sink its own list item/,
   },
+  {
+    name: 'misspelt key inside authorize, with a did-you-mean',
+    files: {
+      'connections.yaml': lines(
+        'connections:',
+        '  api:',
+        '    baseUrl: http://x',
+        '    apiKey: client-1',
+        '    grant: authorization_code',
+        '    authorize:',
+        '      url: https://auth.example.com/authorize',
+        '      redirectPrt: 8765',
+        '    refresh: { endpoint: https://auth.example.com/token }',
+      ),
+    },
+    at: 'connections.yaml:8:7',
+    message: /^unknown key "redirectPrt" in connections\.api\.authorize: did you mean "redirectPort"\?$/,
+  },
+  {
+    name: 'misspelt key inside jwt, with a did-you-mean',
+    files: {
+      'connections.yaml': lines(
+        'connections:',
+        '  api:',
+        '    baseUrl: http://x',
+        '    grant: jwt_bearer',
+        '    jwt:',
+        '      algorithm: HS256',
+        '      issuer: svc',
+        '      audiance: https://auth.example.com/token',
+        '    apiSecret: s3cr3t-value',
+        '    refresh: { endpoint: https://auth.example.com/token }',
+      ),
+    },
+    at: 'connections.yaml:8:7',
+    message: /^unknown key "audiance" in connections\.api\.jwt: did you mean "audience"\?$/,
+  },
+  {
+    name: 'an unknown jwt algorithm lists the choices',
+    files: {
+      'connections.yaml': lines('connections:', '  api:', '    baseUrl: http://x', '    apiSecret: s3cr3t-value', '    grant: jwt_bearer', '    jwt: { algorithm: HS512, issuer: svc }', '    refresh: { endpoint: https://auth.example.com/token }'),
+    },
+    at: 'connections.yaml:6:23',
+    message: /RS256.*ES256.*PS256.*HS256/,
+  },
+  {
+    name: 'grant authorization_code without an authorize block',
+    files: { 'connections.yaml': lines('connections:', '  api:', '    baseUrl: http://x', '    apiKey: client-1', '    grant: authorization_code', '    refresh: { endpoint: https://auth.example.com/token }') },
+    at: 'connections.yaml:5:5',
+    message: /^connection "api": grant authorization_code needs an authorize block/,
+  },
+  {
+    name: 'authorize.params may not override what PKCE and the loopback redirect set',
+    files: {
+      'connections.yaml': lines(
+        'connections:',
+        '  api:',
+        '    baseUrl: http://x',
+        '    apiKey: client-1',
+        '    grant: authorization_code',
+        '    authorize:',
+        '      url: https://auth.example.com/authorize',
+        '      params: { redirect_uri: "http://localhost/cb" }',
+        '    refresh: { endpoint: https://auth.example.com/token }',
+      ),
+    },
+    at: 'connections.yaml:8:17',
+    message: /^connection "api": authorize\.params\.redirect_uri is set by restq/,
+  },
+  {
+    name: 'a jwt block on a connection whose grant is not jwt_bearer',
+    files: { 'connections.yaml': lines('connections:', '  api:', '    baseUrl: http://x', '    accessToken: tok-abcdef', '    jwt: { issuer: svc }') },
+    at: 'connections.yaml:5:5',
+    message: /^connection "api": jwt is read by grant: jwt_bearer only/,
+  },
 ];
 
 describe('configuration errors name the file, line and column', () => {

@@ -89,6 +89,25 @@ describe('JSON Schema export', () => {
     expect(job({ connection: 'crm', scalar: { path: '/count', value: '$.count', column: 'n' } })).toBe(true);
   });
 
+  it('accepts the keys of SPEC section 12 (authorization_code, jwt_bearer) and rejects misspelt ones', () => {
+    const crm = {
+      baseUrl: 'https://api.example.com/v2',
+      apiKey: '${CRM_CLIENT_ID}',
+      grant: 'authorization_code',
+      authorize: { url: 'https://auth.example.com/authorize', scope: 'openid offline_access', redirectPort: '${PORT:-8765}', params: { audience: 'api' } },
+      refresh: { endpoint: 'https://auth.example.com/token' },
+    };
+    const erp = {
+      baseUrl: 'https://erp.example.com/api',
+      grant: 'jwt_bearer',
+      jwt: { privateKey: '${ERP_PRIVATE_KEY}', algorithm: 'ES256', issuer: 'id', subject: 'svc', audience: 'https://erp.example.com/oauth/token', lifetime: '5m', claims: { scope: 'read' }, keyId: 'k1' },
+      refresh: { endpoint: 'https://erp.example.com/oauth/token' },
+    };
+    expect(connections({ connections: { crm, erp } }), JSON.stringify(connections.errors)).toBe(true);
+    expect(connections({ connections: { erp: { ...erp, jwt: { ...erp.jwt, algorithm: 'RS512' } } } })).toBe(false);
+    expect(connections({ connections: { crm: { ...crm, authorize: { ...crm.authorize, redirectPrt: 1 } } } })).toBe(false);
+  });
+
   it('rejects unknown keys and wrong types, as the loader does', () => {
     expect(connections({ connections: { crm: { baseUrl: 'https://x', bearrer: true } } })).toBe(false);
     expect(job({ connection: 'crm', grid: { path: '/x', rows: '$.d[*]' }, attempts: 'many' })).toBe(false);
