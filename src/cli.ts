@@ -17,7 +17,7 @@ import { writeJsonSchemas } from './config/json-schema.js';
 import { loadConfig } from './config/load-config.js';
 import type { Config, ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
-import { isRestqError } from './errors/restq-error.js';
+import { isRestqError, toRestqError } from './errors/restq-error.js';
 import { tuneHeapForJobs } from './heap-tuning.js';
 import { ApiClients } from './http/api-clients.js';
 import { httpPolicy } from './http/http-policy.js';
@@ -79,8 +79,10 @@ function printError(error: unknown, config?: Config): void {
   } else if (isRestqError(error)) {
     process.stderr.write(`error [${error.code}]: ${redact(error.message)}\n`);
   } else {
-    const text = error instanceof Error ? (process.env['LOG_LEVEL'] === 'debug' ? (error.stack ?? error.message) : error.message) : String(error);
-    process.stderr.write(`error: ${redact(text)}\n`);
+    // No bare internal error reaches the user: it gets a code and says what it is.
+    const wrapped = toRestqError(error, 'restq');
+    if (process.env['LOG_LEVEL'] === 'debug' && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack)}\n`);
+    process.stderr.write(`error [${wrapped.code}]: ${redact(wrapped.message)}\n`);
   }
 }
 
@@ -119,7 +121,7 @@ export function buildProgram(): Command {
         return;
       }
       const log = logger(globals, config);
-      for (const warning of config.warnings) log.warn(warning);
+      // config.warnings (legacy TLS) are said by the connection when it is used: once, and only for this job's.
       const store = await openTokenStore({ config, logger: log });
       // With REDIS_URL, `run` spends the same rate budget as the workers.
       const redisUrl = process.env['REDIS_URL'];

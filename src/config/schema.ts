@@ -3,10 +3,10 @@ import { parseDuration } from './duration.js';
 
 // Values that came through `${VAR}` interpolation are strings; accept "3128" and "true" where
 // a number or boolean is expected, as a user who wrote `port: ${PROXY_PORT}` would expect.
-const number = (min = 0) =>
+const number = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
-    z.number().int().min(min),
+    z.number().int().min(min).max(max),
   );
 const boolean = () =>
   z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
@@ -62,7 +62,8 @@ const refreshSchema = z.strictObject({
 
 const proxySchema = z.strictObject({
   host: z.string().min(1),
-  port: number(1),
+  /** TCP port, 1–65535. */
+  port: number(1, 65_535),
   /** `http` (default) or `https` for a TLS connection to the proxy itself. */
   protocol: z.enum(['http', 'https']).default('http'),
   domain: z.string().optional(),

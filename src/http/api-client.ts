@@ -1,3 +1,4 @@
+import { countRunRequest } from '../ops/run-context.js';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
@@ -41,6 +42,7 @@ export class ApiClient {
       if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = connection.apiKey;
       if (token) headers['authorization'] = connection.bearer ? `Bearer ${token.value}` : token.value;
       this.requests++;
+      countRunRequest();
       const response = await this.#deps.transport({ ...request, headers });
       if (response.status === 401 && token && attempt === 1) {
         await response.body.dump?.().catch(() => undefined);

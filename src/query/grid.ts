@@ -6,7 +6,7 @@ import type { HttpRequest, HttpResponse } from '../http/http-client.js';
 import { safeUrl } from '../http/safe-url.js';
 import type { Logger } from '../logger.js';
 import { buildRequest } from './build-request.js';
-import { queryAll, queryFirst } from './jsonpath.js';
+import { describeTopLevel, missingKey, queryAll, queryFirst } from './jsonpath.js';
 import { createPaginator } from './paginate.js';
 import { readJson } from './read-json.js';
 import { streamPlan, streamRows, type PageTail } from './stream-rows.js';
@@ -41,15 +41,17 @@ type Chunks = AsyncGenerator<{ rows: unknown[]; bytes: number }, PageTail>;
 /** Reads a whole body and evaluates `rows` with jsonpath-plus (any expression works). */
 async function* wholeBodyRows(job: GridJob, response: HttpResponse, request: HttpRequest, deps: QueryDeps, valuePaths: readonly string[]): Chunks {
   const { json, bytes } = await readJson(response, request, deps.redactor, deps.api.connection.timeout);
-  let rows = queryAll(job.grid.rows, json);
-  if (rows.length === 1 && Array.isArray(rows[0]) && !job.grid.rows.endsWith('[*]') && !job.grid.rows.endsWith('*')) {
-    // `rows: $.data` selects the array itself; the user meant its items.
-    rows = rows[0] as unknown[];
-  }
   const values = new Map<string, unknown>();
   for (const path of valuePaths) {
     const { found, value } = queryFirst(path, json);
     if (found) values.set(path, value);
+  }
+  const key = missingKey(job.grid.rows, json);
+  if (key !== undefined) return { rowCount: 0, bytes, values, missing: { key, found: describeTopLevel(json) } };
+  let rows = queryAll(job.grid.rows, json);
+  if (rows.length === 1 && Array.isArray(rows[0]) && !job.grid.rows.endsWith('[*]') && !job.grid.rows.endsWith('*')) {
+    // `rows: $.data` selects the array itself; the user meant its items.
+    rows = rows[0] as unknown[];
   }
   for (let i = 0; i < rows.length || i === 0; i += CHUNK_ROWS) {
     yield { rows: rows.slice(i, i + CHUNK_ROWS), bytes: i === 0 ? bytes : 0 };
@@ -74,7 +76,7 @@ export async function* fetchGridPages(job: GridJob, ctx: TemplateContext, deps: 
   for (let number = 1; request; number++) {
     const response = await deps.api.send(request);
     const chunks: Chunks = plan
-      ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
+      ? streamRows(response, request, { rowKeys: plan.rowKeys, rows: grid.rows, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
       : wholeBodyRows(job, response, request, deps, paginator.valuePaths);
     let tail: PageTail;
     try {
@@ -83,6 +85,14 @@ export async function* fetchGridPages(job: GridJob, ctx: TemplateContext, deps: 
         yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false };
       }
       tail = step.value;
+      // Only the first page: an API may leave the key out of an empty last page.
+      if (tail.missing && number === 1) {
+        throw new RestqError(
+          'E_JSONPATH',
+          `job "${job.name}": grid.rows ${grid.rows} found no "${tail.missing.key}" in the response of ${request.method} ${safeUrl(request.url, deps.redactor)} (${tail.missing.found}): check grid.rows (an empty array would be a 0-row run, a missing key is a wrong path); nothing was written`,
+          { permanent: true },
+        );
+      }
     } finally {
       // When the consumer stops mid-page (a sink failed, the run was aborted), this closes the
       // page's reader, which destroys the response body instead of leaving the socket busy.
