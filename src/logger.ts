@@ -41,21 +41,23 @@ function redactValues(value: unknown, redactor: Redactor, depth = 0): unknown {
 }
 
 export interface LoggerOptions {
-  /** @default process.env.LOG_LEVEL ?? "info" */
-  level?: string;
+  /** From `--log-level` or LOG_LEVEL (settings). @default "info" */
+  level?: string | undefined;
   /** Where JSON lines go. @default stderr */
   destination?: NodeJS.WritableStream;
   /** Scrubs known secret values out of messages and error texts. */
   redactor?: Redactor;
   /** Human-friendly output (pino-pretty) instead of JSON lines. @default stderr is a TTY */
   pretty?: boolean;
+  /** Colors in pretty output (false when NO_COLOR is set: settings.color). @default true */
+  color?: boolean;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const redactor = options.redactor;
   const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
   const base = {
-    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    level: options.level ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
     // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
@@ -87,7 +89,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: !process.env['NO_COLOR'], ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { destination: 2, colorize: options.color ?? true, ignore: 'pid,hostname' } },
     });
   }
   return pino(base, (options.destination ?? pino.destination({ dest: 2, sync: true })) as pino.DestinationStream);
