@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 
 export type RunStatus = 'completed' | 'failed' | 'retrying';
 
@@ -23,11 +23,11 @@ export interface RunRecord {
  * Redis Cluster hash tag (`{restq}`) covers them too.
  */
 export class RunRecords {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #base: string;
   readonly #limit: number;
 
-  constructor(redis: Redis, prefix: string, queue: string, limit = 20) {
+  constructor(redis: RedisClient, prefix: string, queue: string, limit = 20) {
     this.#redis = redis;
     this.#base = `${prefix}:${queue}:restq`;
     this.#limit = limit;

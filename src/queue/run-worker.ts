@@ -1,12 +1,12 @@
-import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type Telemetry } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type ConnectionOptions, type Telemetry } from 'bullmq';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { Config } from '../config/types.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
-import { bullConnection } from '../redis/redis-connection.js';
+import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { RunRecords, type RunRecord } from './run-records.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
@@ -23,7 +23,7 @@ export interface RunWorkerOptions {
   clients: ApiClients;
   logger: Logger;
   /** Used for run records and lastSuccessAt; a long-lived connection (maxRetriesPerRequest: null). */
-  redis: Redis;
+  redis: RedisClient;
   /** Runs processed at once by this process. @default 1 */
   concurrency?: number;
   /** Minimum time between two progress updates of one run. @default 500 */
@@ -50,6 +50,7 @@ export class RunWorker {
   readonly #logger: Logger;
   #shuttingDown = false;
   #closing: Promise<void> | undefined;
+  readonly #connection: ConnectionOptions;
 
   constructor(options: RunWorkerOptions) {
     this.#options = options;
@@ -58,8 +59,9 @@ export class RunWorker {
     this.#records = new RunRecords(options.redis, settings.prefix, settings.queue, settings.runHistory);
     // Three parameters: BullMQ passes the abort signal (lock lost, cancelJob) only then.
     const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal);
+    this.#connection = bullConnection(settings.redis);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
-      connection: bullConnection(settings.redis),
+      connection: this.#connection,
       prefix: settings.prefix,
       concurrency: options.concurrency ?? 1,
       lockDuration: settings.lockDurationMs,
@@ -100,6 +102,7 @@ export class RunWorker {
         this.worker.cancelAllJobs(SHUTDOWN_REASON);
       }
       await closed;
+      await releaseBullConnection(this.#connection);
     })();
     return this.#closing;
   }
