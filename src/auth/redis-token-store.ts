@@ -52,7 +52,7 @@ redis.call('HSET', KEYS[1], 'version', next, unpack(ARGV, 3))
 return next`;
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken'] as const;
-const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt'] as const;
+const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt', 'invalidGrantAt'] as const;
 
 /**
  * Token state in Redis shared by every worker (SPEC 5): one hash per connection with a

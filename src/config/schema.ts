@@ -171,6 +171,15 @@ const webhookSinkSchema = z.strictObject({
   format: z.enum(['json', 'ndjson']).default('json'),
   /** @default 30s */
   timeout: duration().default(30_000),
+  /** 5xx/429/network failures of a batch: tries in all and the longest wait between them. @default { attempts: 5, maxDelay: 30s } */
+  retry: z
+    .strictObject({
+      /** Tries in all, including the first. @default 5 */
+      attempts: number(1, 100).default(5),
+      /** @default 30s */
+      maxDelay: duration().default(30_000),
+    })
+    .default({ attempts: 5, maxDelay: 30_000 }),
 });
 
 const stdoutSinkSchema = z

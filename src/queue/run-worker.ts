@@ -1,6 +1,7 @@
 import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type ConnectionOptions, type Telemetry } from 'bullmq';
 import type { RedisClient } from '../redis/redis-connection.js';
 import type { Config } from '../config/types.js';
+import { runIdOfJob } from '../run-id.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
@@ -73,7 +74,7 @@ export class RunWorker {
     });
     this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
-      if (job) this.#logger.warn({ runId: job.id, job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
+      if (job) this.#logger.warn({ runId: runIdOfJob(job.id ?? job.name), job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
     });
   }
 
@@ -109,7 +110,7 @@ export class RunWorker {
 
   async #process(job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
     const { config } = this.#options;
-    const runId = job.id ?? job.name;
+    const runId = runIdOfJob(job.id ?? job.name);
     const attempt = job.attemptsMade + 1;
     const started = new Date();
     let request: RunRequest;

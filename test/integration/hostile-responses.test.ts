@@ -182,3 +182,42 @@ describe('per-run figures under worker concurrency', () => {
     expect(one.requests).toBe(1);
   });
 });
+
+describe('left-outs of earlier work', () => {
+  it('webhook retry count and max delay come from webhook.retry', async () => {
+    const hook = await startServer({ '/hook': (_req, res) => json(res, { error: 'busy' }, 503) });
+    try {
+      body = { data: [{ id: 1 }] };
+      const p = grid('/json', '$.data[*]', [], ['  - webhook:', `      url: ${hook.url}/hook`, '      retry: { attempts: 2, maxDelay: 20ms }']);
+      const run = await runInProcess(p.dir, 'x');
+      expect(run.error).toMatchObject({ code: 'E_SINK' });
+      expect((run.error as Error).message).toContain('after 2 attempts');
+      expect(hook.requests).toHaveLength(2);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('run ids of scheduled runs are safe as file names (no ":"), and stable', async () => {
+    const { runIdOfJob, newRunId } = await import('../../src/run-id.js');
+    expect(runIdOfJob('repeat:orders:1733312400000')).toBe('repeat-orders-1733312400000');
+    expect(runIdOfJob('repeat:orders:1733312400000')).toBe(runIdOfJob('repeat:orders:1733312400000'));
+    expect(runIdOfJob('a/b\\c*?"<>|')).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(newRunId()).toMatch(/^[A-Za-z0-9._-]+$/);
+  });
+
+  it('append: true warns when the file\'s header differs from the run\'s columns, and still appends', async () => {
+    body = { data: [{ id: 1, name: 'a' }] };
+    const p = grid('/json', '$.data[*]', ['  columns: { id: $.id, name: $.name }'], ['  - csv: { path: out/log.csv, append: true }']);
+    p.write('out/log.csv', 'id,title\r\n7,x\r\n');
+    const run = await runInProcess(p.dir, 'x');
+    expect(run.error).toBeUndefined();
+    expect(run.logs).toContain("the file's header (id,title) differs from this run's columns (id,name)");
+    expect(readFileSync(p.file('out/log.csv'), 'utf8')).toBe('id,title\r\n7,x\r\n1,a\r\n');
+    // Same header: no warning.
+    const again = grid('/json', '$.data[*]', ['  columns: { id: $.id, name: $.name }'], ['  - csv: { path: out/log.csv, append: true }']);
+    again.write('out/log.csv', 'id,name\r\n7,x\r\n');
+    const quiet = await runInProcess(again.dir, 'x');
+    expect(quiet.logs).not.toContain('differs from');
+  });
+});
