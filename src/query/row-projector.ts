@@ -1,4 +1,5 @@
 import { queryFirst } from './jsonpath.js';
+import { renderTemplate, wholeParentValue, type TemplateContext } from './template.js';
 
 export type Cell = string | number | boolean | null;
 
@@ -22,6 +23,27 @@ export function compileGetter(expr: string): (row: unknown) => unknown {
       current = (current as Record<string | number, unknown>)[key];
     }
     return current;
+  };
+}
+
+/** A column value that starts with `{{` is a template (e.g. "{{customer.id}}"); anything else is a JSONPath. */
+export function isTemplateColumn(expr: string): boolean {
+  return expr.trimStart().startsWith('{{');
+}
+
+type ColumnGetter = (row: unknown, ctx: TemplateContext | undefined) => unknown;
+
+function compileColumn(name: string, expr: string): ColumnGetter {
+  if (!isTemplateColumn(expr)) {
+    const get = compileGetter(expr);
+    return (row) => get(row);
+  }
+  const where = `grid.columns.${name}`;
+  return (_row, ctx) => {
+    if (!ctx) return renderTemplate(expr, { params: {}, now: '', date: '', runId: '', lastSuccessAt: '' }, where);
+    // Exactly one parent field keeps its JSON type: "{{customer.id}}" stays a number.
+    const whole = wholeParentValue(expr.trim(), ctx, where);
+    return whole.found ? whole.value : renderTemplate(expr, ctx, where);
   };
 }
 
@@ -50,7 +72,7 @@ export function flatten(value: unknown): Record<string, Cell> {
 export class RowProjector {
   #columns: string[] | undefined;
   #columnSet = new Set<string>();
-  readonly #getters: ((row: unknown) => unknown)[] | undefined;
+  readonly #getters: ColumnGetter[] | undefined;
   readonly #newKeys = new Set<string>();
   readonly #paths: readonly string[] = [];
   /** Per column of `columns`: whether its path found a value in any row so far. */
@@ -63,9 +85,10 @@ export class RowProjector {
     if (columns) {
       this.#columns = Object.keys(columns);
       this.#paths = Object.values(columns);
-      this.#getters = this.#paths.map(compileGetter);
-      this.#matched = this.#paths.map(() => false);
-      this.#unmatched = this.#paths.length;
+      this.#getters = Object.entries(columns).map(([name, expr]) => compileColumn(name, expr));
+      // Template columns are not paths into the row: they cannot "match nothing".
+      this.#matched = this.#paths.map((expr) => isTemplateColumn(expr));
+      this.#unmatched = this.#matched.filter((m) => !m).length;
     }
   }
 
@@ -74,14 +97,15 @@ export class RowProjector {
     return this.#columns;
   }
 
-  project(row: unknown): Cell[] {
+  /** `ctx` renders template columns (the run's values, and the forEach parent row). */
+  project(row: unknown, ctx?: TemplateContext): Cell[] {
     if (this.#getters) {
       this.#rows++;
       if (this.#firstKeys === undefined) this.#firstKeys = row !== null && typeof row === 'object' && !Array.isArray(row) ? Object.keys(row) : [];
       const getters = this.#getters;
       const cells = new Array<Cell>(getters.length);
       for (let i = 0; i < getters.length; i++) {
-        const value = getters[i]!(row);
+        const value = getters[i]!(row, ctx);
         // Counting stops once every column matched: the common case costs one comparison.
         if (this.#unmatched > 0 && value !== undefined && !this.#matched[i]) {
           this.#matched[i] = true;

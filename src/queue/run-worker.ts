@@ -11,6 +11,7 @@ import { bullConnection, releaseBullConnection } from '../redis/redis-connection
 import type { QueueSettings } from '../runtime/settings.js';
 import { RunRecords, type RunRecord } from './run-records.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
+import { settlesWithin } from './shutdown.js';
 
 /** What `job.updateProgress` receives while a run reads pages. */
 export interface RunJobProgress {
@@ -91,13 +92,7 @@ export class RunWorker {
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       const closed = this.worker.close();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), graceMs);
-      });
-      const timedOut = await Promise.race([closed.then(() => false), graceOver]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(closed, graceMs))) {
         this.#logger.warn({ graceMs }, 'shutdown grace period over: aborting active runs and handing them back to the queue');
         this.#shuttingDown = true;
         this.worker.cancelAllJobs(SHUTDOWN_REASON);

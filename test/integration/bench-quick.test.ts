@@ -44,3 +44,13 @@ describe('benchmarks that need Redis, quick mode', () => {
     expect(formatReport(report)).toMatch(/throughput\s+[\d,.]+ runs\/s\s+[\d,.]+ runs\/s/);
   }, 90_000);
 });
+
+describe('parallel bench, quick mode', () => {
+  it('parallel pages and forEach: every row, the same CSV bytes at both concurrencies, both figures reported', async () => {
+    const { PARALLEL_QUICK, runParallelBench } = await import('../../bench/parallel.js');
+    const report = await runParallelBench(PARALLEL_QUICK);
+    const expected = PARALLEL_QUICK.pages * PARALLEL_QUICK.rowsPerPage;
+    expect(report.checks).toMatchObject({ expected, pagesOne: expected, pagesMany: expected, eachOne: expected, eachMany: expected, sameBytes: 1 });
+    expect(formatReport(report)).toMatch(/parallel pages, concurrency 4\s+[\d,]+ rows\/s\s+[\d,]+ rows\/s\s+[\d.]+×\s+≥ 3×/);
+  });
+});
