@@ -11,7 +11,7 @@ import { stringify } from 'csv-stringify';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config/load-config.js';
-import { ApiClients } from '../src/http/api-clients.js';
+import { ApiClients } from '../src/http/api-client-registry.js';
 import { runJob } from '../src/runner.js';
 import { benchDir, startChild, stopChild } from './lib/child.js';
 import { columnsYaml, writeProject } from './lib/config-dir.js';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load-config.js';
-import { ApiClients } from '../src/http/api-clients.js';
+import { ApiClients } from '../src/http/api-client-registry.js';
 import { runJob } from '../src/runner.js';
 import { benchRow } from './lib/bench-row.js';
 import { writeProject } from './lib/config-dir.js';

@@ -1,7 +1,7 @@
 import { mkdir, open, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { RestqError, type RestqErrorCode } from './errors/restq-error.js';
-import { sleep } from './http/backoff.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface FileLockOptions {
   /** A lock file older than this is left over from a killed process. @default 60000 */

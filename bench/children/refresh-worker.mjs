@@ -5,9 +5,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { openTokenStore } from '../../dist/auth/open-token-store.js';
-import { tokenProviders } from '../../dist/auth/token-providers.js';
+import { tokenProviders } from '../../dist/auth/token-provider-factory.js';
 import { loadConfig } from '../../dist/config/load-config.js';
-import { ApiClients } from '../../dist/http/api-clients.js';
+import { ApiClients } from '../../dist/http/api-client-registry.js';
 import { runJob } from '../../dist/runner.js';
 import { readSettings } from '../../dist/runtime/settings.js';
 

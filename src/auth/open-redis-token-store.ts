@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { checkRedisReachable, createRedisClient, type RedisRole } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { RedisTokenStore } from './redis-token-store.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { RedisRole } from '../redis/redis-connection.js';
 import type { Settings } from '../runtime/settings.js';
 import { FileTokenStore } from './file-token-store.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisClient } from '../redis/redis-connection.js';
 import { isRestqError, RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { RefreshContext, TokenState, TokenStore } from './token-store.js';
 

@@ -4,10 +4,10 @@ import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
 import { backoffDelay, sleep } from '../http/backoff.js';
-import { createTransport, parseRetryAfter, type HttpResponse } from '../http/http-client.js';
+import { createTransport, parseRetryAfter, type HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
-import type { Logger } from '../logger.js';
-import { describeTopLevel, queryFirst } from '../query/jsonpath.js';
+import type { Logger } from '../log/logger.js';
+import { describeTopLevel, queryFirst } from '../expr/jsonpath.js';
 import { jwtExpiry } from './jwt-expiry.js';
 
 /** What a token endpoint gave: the access token, its expiry if known, a rotated refresh token if any. */

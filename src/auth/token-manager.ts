@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { isRestqError, RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { jwtExpiry } from './jwt-expiry.js';
 import type { TokenRefresher } from './refresh-client.js';
-import type { AccessToken, TokenProvider } from './token-provider.js';
+import type { AccessToken, TokenProvider } from '../http/token-provider.js';
 import type { TokenState, TokenStore } from './token-store.js';
 
 export interface TokenManagerOptions {

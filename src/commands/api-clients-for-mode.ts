@@ -1,12 +1,12 @@
 import type { RedisClient } from '../redis/redis-connection.js';
 import { openTokenStore } from '../auth/open-token-store.js';
-import { tokenProviders } from '../auth/token-providers.js';
+import { tokenProviders } from '../auth/token-provider-factory.js';
 import type { TokenStore } from '../auth/token-store.js';
 import type { Config } from '../config/types.js';
-import { ApiClients } from '../http/api-clients.js';
+import { ApiClients } from '../http/api-client-registry.js';
 import { httpPolicy } from '../http/http-policy.js';
 import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRedisClient } from '../redis/redis-connection.js';
 import type { Settings } from '../runtime/settings.js';

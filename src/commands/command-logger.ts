@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import type { CommandContext } from './context.js';
 
 /** A command's logger: `--log-level`, else LOG_LEVEL, else info; secrets of `config` redacted. */

@@ -2,7 +2,7 @@ import type { Config } from '../config/types.js';
 import { findConnection, findJob } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import { buildRequest } from '../query/build-request.js';
-import { templateContext } from '../query/template.js';
+import { templateContext } from '../expr/template.js';
 import { newRunId } from '../run-id.js';
 import type { ParamValue } from '../config/types.js';
 

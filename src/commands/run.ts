@@ -1,10 +1,10 @@
 import { openTokenStore } from '../auth/open-token-store.js';
-import { tokenProviders } from '../auth/token-providers.js';
+import { tokenProviders } from '../auth/token-provider-factory.js';
 import type { ParamValue } from '../config/types.js';
 import { findConnection, findJob } from '../config/lookup.js';
-import { ApiClients } from '../http/api-clients.js';
+import { ApiClients } from '../http/api-client-registry.js';
 import { httpPolicy } from '../http/http-policy.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { runJob } from '../runner.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { commandLogger } from './command-logger.js';

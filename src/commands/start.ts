@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { describeRedis } from '../redis/describe-redis.js';
 import type { Settings } from '../runtime/settings.js';
 import { UsageError } from '../errors/usage-error.js';

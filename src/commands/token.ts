@@ -1,12 +1,12 @@
 import { openTokenStore } from '../auth/open-token-store.js';
-import { createTokenManager } from '../auth/token-providers.js';
+import { createTokenManager } from '../auth/token-provider-factory.js';
 import type { TokenStore } from '../auth/token-store.js';
 import { findConnection } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import { createDispatcher } from '../http/dispatcher.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { commandLogger } from './command-logger.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { Heartbeat } from '../ops/heartbeat.js';
 import { Metrics } from '../ops/metrics.js';
 import { dashboardAuth } from '../ops/dashboard-auth.js';

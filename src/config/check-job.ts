@@ -1,9 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
-import { checkJsonPath } from '../query/jsonpath.js';
-import { PAGINATOR_KEYS, paginatorKeys } from '../query/paginate/registry.js';
-import { isTemplateColumn } from '../query/row-projector.js';
-import { checkTemplateName, TEMPLATE_ROOTS, templateNames } from '../query/template.js';
+import { checkJsonPath } from '../expr/jsonpath.js';
+import { checkTemplateName, isTemplateColumn, TEMPLATE_ROOTS, templateNames } from '../expr/template.js';
+import { PAGINATOR_KEYS, paginatorKeys } from './paginator-keys.js';
 import { didYouMean } from './did-you-mean.js';
 import { asMap, asString, type RawMap } from './raw.js';
 import { describePath } from './schema-issues.js';

@@ -1,3 +1,4 @@
+import type { ParamValue } from '../expr/template.js';
 import type { Redactor } from './redactor.js';
 import type { ConnectionSpec, GridSpec, ScalarSpec } from './schema.js';
 
@@ -39,7 +40,7 @@ export interface StdoutSinkSpec {
 
 export type SinkSpec = CsvSinkSpec | WebhookSinkSpec | StdoutSinkSpec;
 
-export type ParamValue = string | number | boolean | null;
+export type { ParamValue };
 
 interface JobBase {
   readonly name: string;

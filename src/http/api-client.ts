@@ -1,11 +1,11 @@
-import { countRunRequest } from '../ops/run-context.js';
+import { countRunRequest } from '../log/run-context.js';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
-import type { TokenProvider } from '../auth/token-provider.js';
-import type { Logger } from '../logger.js';
+import type { TokenProvider } from './token-provider.js';
+import type { Logger } from '../log/logger.js';
 import { SkippedResponse } from '../errors/skipped-response.js';
-import { parseRetryAfter, type HttpRequest, type HttpResponse, type Transport } from './http-client.js';
+import { parseRetryAfter, type HttpRequest, type HttpResponse, type Transport } from './transport.js';
 import type { RuleMatch } from './response-rules.js';
 import { safeUrl } from './safe-url.js';
 

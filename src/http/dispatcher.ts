@@ -5,8 +5,8 @@ import { Agent, buildConnector, Dispatcher, ProxyAgent } from 'undici';
 import type { Connection, SecurityProtocol } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
-import { described, errorCode } from './http-client.js';
+import type { Logger } from '../log/logger.js';
+import { described, errorCode } from './transport.js';
 import { basicProxyAuthorization, openTunnel, proxyAuthScheme, proxyLabel, type ProxySettings } from './proxy-tunnel.js';
 
 export interface DispatcherOptions {

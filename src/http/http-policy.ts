@@ -1,9 +1,9 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { Transport } from './http-client.js';
-import { withRateLimit } from './rate-limit.js';
+import type { Logger } from '../log/logger.js';
+import type { HttpMetrics } from './counting-transport.js';
+import type { Transport } from './transport.js';
+import { withRateLimit } from './rate-limited-transport.js';
 import { MemoryRateLimiters, type RateLimiters } from './rate-limiter.js';
 import { withResponseRules } from './response-rules.js';
 import { withRetry, type RetryInfo, type RetryOptions } from './retry.js';
@@ -17,7 +17,7 @@ export interface HttpPolicyOptions {
   sleep?: RetryOptions['sleep'];
   random?: RetryOptions['random'];
   /** Counts retries per connection and reason (status or error code). @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: HttpMetrics | undefined;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import type { Redactor } from '../config/redactor.js';
 import type { ResponseRuleSpec } from '../config/schema.js';
-import { queryFirst } from '../query/jsonpath.js';
-import type { HttpResponse, Transport } from './http-client.js';
+import { queryFirst } from '../expr/jsonpath.js';
+import { compileMatches } from '../expr/matches.js';
+import type { HttpResponse, Transport } from './transport.js';
 
 /** The rule a response matched (`responses:` of its connection), attached to the response. */
 export interface RuleMatch {
@@ -25,13 +26,6 @@ interface CompiledRule {
   statuses: ReadonlySet<number> | undefined;
   spec: ResponseRuleSpec;
   test: ((found: boolean, value: unknown) => boolean) | undefined;
-}
-
-/** `(?i)rate limit` → /rate limit/i: the inline flag users know from other regex dialects. */
-export function compileMatches(pattern: string): RegExp {
-  const inline = /^\(\?([a-z]+)\)/.exec(pattern);
-  const flags = inline ? [...new Set(inline[1]!.replace(/[^imsu]/g, ''))].join('') : '';
-  return new RegExp(inline ? pattern.slice(inline[0].length) : pattern, flags);
 }
 
 function sameValue(value: unknown, expected: unknown): boolean {

@@ -1,8 +1,8 @@
 import type { Redactor } from '../config/redactor.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { backoffDelay, sleep as realSleep } from './backoff.js';
-import { parseRetryAfter, type HttpMethod, type HttpRequest, type HttpResponse, type Transport } from './http-client.js';
+import { parseRetryAfter, type HttpMethod, type HttpRequest, type HttpResponse, type Transport } from './transport.js';
 import { safeUrl } from './safe-url.js';
 
 /** Gateways that are busy or restarting: worth another try whatever the method. */

@@ -9,7 +9,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { RedisClient } from '../redis/redis-connection.js';
 import { AggregatorRegistry } from 'prom-client';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from './heartbeat.js';
 import { Metrics } from './metrics.js';
 import { isLoopbackHost, type DashboardAuth } from './dashboard-auth.js';

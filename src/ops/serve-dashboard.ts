@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { createRedisClient } from '../redis/redis-connection.js';
-import type { RedisTopology } from '../runtime/settings.js';
+import type { RedisTopology } from '../redis/topology.js';
 import type { DashboardAuth } from './dashboard-auth.js';
 import { createDashboardApp, listenDashboard, type ListenOptions } from './dashboard.js';
 import type { Metrics } from './metrics.js';

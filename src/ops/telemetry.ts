@@ -1,5 +1,5 @@
 import type { Telemetry } from 'bullmq';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { OtelSettings } from '../runtime/settings.js';
 
 /** OpenTelemetry tracing of BullMQ (enqueue → process spans, with context carried in the job). */

@@ -1,7 +1,7 @@
 import type { Connection } from '../config/types.js';
 import type { ScalarSpec, GridSpec } from '../config/schema.js';
-import type { HttpRequest } from '../http/http-client.js';
-import { encodePathValue, renderDeep, renderTemplate, type TemplateContext } from './template.js';
+import type { HttpRequest } from '../http/transport.js';
+import { encodePathValue, renderDeep, renderTemplate, type TemplateContext } from '../expr/template.js';
 
 type QuerySpec = Pick<GridSpec | ScalarSpec, 'method' | 'path' | 'query' | 'headers' | 'body'>;
 

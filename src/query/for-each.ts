@@ -3,7 +3,7 @@ import { HttpError } from '../errors/http-error.js';
 import { SkippedResponse } from '../errors/skipped-response.js';
 import { fetchPages, type Page, type PagedQuery, type QueryDeps } from './pages.js';
 import { Prefetch } from './prefetch.js';
-import type { TemplateContext } from './template.js';
+import type { TemplateContext } from '../expr/template.js';
 
 /** Chunks a child in flight may hold before it waits for the consumer (memory bound per child). */
 const CHILD_BUFFER_CHUNKS = 16;

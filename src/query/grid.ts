@@ -1,7 +1,7 @@
 import type { GridJob } from '../config/types.js';
 import { forEachPages } from './for-each.js';
 import { fetchPages, type Page, type QueryDeps } from './pages.js';
-import type { TemplateContext } from './template.js';
+import type { TemplateContext } from '../expr/template.js';
 
 /**
  * The pages of a grid job: one request sequence, or with `grid.forEach` one per parent row,

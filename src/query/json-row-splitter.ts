@@ -1,4 +1,4 @@
-import { valueAtKeys } from './jsonpath.js';
+import { valueAtKeys } from '../expr/jsonpath.js';
 /**
  * Splits a JSON body, fed as raw network chunks, into the items of one array (the rows) and
  * the values at a few other key paths (pagination), without a token-level parser: the bytes

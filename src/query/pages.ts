@@ -4,16 +4,16 @@ import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
 import { SkippedResponse } from '../errors/skipped-response.js';
 import type { ApiClient } from '../http/api-client.js';
-import type { HttpRequest, HttpResponse } from '../http/http-client.js';
+import type { HttpRequest, HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import { buildRequest } from './build-request.js';
-import { describeTopLevel, missingKey, queryAll, queryFirst } from './jsonpath.js';
+import { describeTopLevel, missingKey, queryAll, queryFirst } from '../expr/jsonpath.js';
 import type { IndexedPages, Paginator } from './paginate/paginator.js';
 import { createPaginator } from './paginate/registry.js';
 import { readJson } from './read-json.js';
 import { streamPlan, streamRows, type PageTail } from './stream-rows.js';
-import type { TemplateContext } from './template.js';
+import type { TemplateContext } from '../expr/template.js';
 
 /**
  * A chunk of one page's raw rows, as selected by `rows`. A page arrives as one or more chunks

@@ -1,6 +1,6 @@
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
-import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
+import { toHttpError, type HttpRequest, type HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
 
 /** Reads and parses a whole JSON body; a non-JSON body (an HTML error page) is a clear error. */

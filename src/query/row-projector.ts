@@ -1,5 +1,5 @@
-import { queryFirst } from './jsonpath.js';
-import { renderTemplate, wholeParentValue, type TemplateContext } from './template.js';
+import { queryFirst } from '../expr/jsonpath.js';
+import { isTemplateColumn, renderTemplate, wholeParentValue, type TemplateContext } from '../expr/template.js';
 
 export type Cell = string | number | boolean | null;
 
@@ -24,11 +24,6 @@ export function compileGetter(expr: string): (row: unknown) => unknown {
     }
     return current;
   };
-}
-
-/** A column value that starts with `{{` is a template (e.g. "{{customer.id}}"); anything else is a JSONPath. */
-export function isTemplateColumn(expr: string): boolean {
-  return expr.trimStart().startsWith('{{');
 }
 
 type ColumnGetter = (row: unknown, ctx: TemplateContext | undefined) => unknown;

@@ -3,9 +3,9 @@ import { RestqError } from '../errors/restq-error.js';
 import { safeUrl } from '../http/safe-url.js';
 import { buildRequest } from './build-request.js';
 import type { QueryDeps } from './pages.js';
-import { describeTopLevel, queryFirst } from './jsonpath.js';
+import { describeTopLevel, queryFirst } from '../expr/jsonpath.js';
 import { readJson } from './read-json.js';
-import type { TemplateContext } from './template.js';
+import type { TemplateContext } from '../expr/template.js';
 
 /** Runs a scalar query: one value, found at `scalar.value`, or an error naming what was there. */
 export async function fetchScalar(job: ScalarJob, ctx: TemplateContext, deps: QueryDeps): Promise<{ value: unknown; bytes: number }> {

@@ -1,8 +1,8 @@
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
-import { toHttpError, type HttpRequest, type HttpResponse } from '../http/http-client.js';
+import { toHttpError, type HttpRequest, type HttpResponse } from '../http/transport.js';
 import { JsonRowSplitter } from './json-row-splitter.js';
-import { describeTopLevel, missingKey, simpleArrayPath, valueAtKeys } from './jsonpath.js';
+import { describeTopLevel, missingKey, simpleArrayPath, valueAtKeys } from '../expr/jsonpath.js';
 import { EXCERPT_BYTES, notJsonError } from './read-json.js';
 
 /** What a page left besides its rows: the values pagination asked for, and its size. */

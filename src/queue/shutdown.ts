@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 
 /**
  * SIGTERM/SIGINT: the first runs `stop` (stop fetching, let active runs finish, close

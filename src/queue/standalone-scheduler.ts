@@ -1,8 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { Config, Job } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
-import type { ApiClients } from '../http/api-clients.js';
-import type { Logger } from '../logger.js';
+import type { ApiClients } from '../http/api-client-registry.js';
+import type { Logger } from '../log/logger.js';
 import { runJob, type RunResult } from '../runner.js';
 import { settlesWithin } from './shutdown.js';
 

@@ -1,4 +1,4 @@
-import type { RedisTopology } from '../runtime/settings.js';
+import type { RedisTopology } from './topology.js';
 
 /** REDIS_URL without its password, for messages. */
 export function safeRedisUrl(url: string): string {

@@ -1,8 +1,8 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
-import type { Logger } from '../logger.js';
-import type { RedisTopology } from '../runtime/settings.js';
+import type { Logger } from '../log/logger.js';
+import type { RedisTopology } from './topology.js';
 import { describeRedis, redisVariable as variable } from './describe-redis.js';
 
 /**

@@ -37,6 +37,19 @@ export function csvText(records: readonly (readonly Cell[])[], delimiter = ','):
 
 const BOM = '\ufeff';
 
+/** Resolves when the file's buffer drained, or it closed (an error is kept by its 'error' listener). */
+function drained(file: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      file.off('drain', done);
+      file.off('close', done);
+      resolve();
+    };
+    file.on('drain', done);
+    file.on('close', done);
+  });
+}
+
 /**
  * Writes `<path>.tmp-<runId>` and renames it over `<path>` only when the run succeeds, so a
  * failed or killed run never leaves a partial file nor clobbers the last good one. The temp
@@ -82,7 +95,7 @@ export class CsvSink implements Sink {
   async #put(text: string): Promise<void> {
     const file = this.#file!;
     if (this.#error) throw this.#failed(this.#error);
-    if (!file.write(text)) await Promise.race([once(file, 'drain'), once(file, 'close')]).catch(() => undefined);
+    if (!file.write(text)) await drained(file);
     if (this.#error) throw this.#failed(this.#error);
   }
 

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Redactor } from '../config/redactor.js';
 import type { Job, SinkSpec } from '../config/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Cell } from '../query/row-projector.js';
 
 export interface SinkContext {

@@ -4,7 +4,7 @@ import type { WebhookSinkSpec } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
 import { readExcerpt } from '../http/api-client.js';
-import { createTransport, type HttpRequest, type Transport } from '../http/http-client.js';
+import { createTransport, type HttpRequest, type Transport } from '../http/transport.js';
 import { withRetry, type RetryOptions } from '../http/retry.js';
 import { safeUrl } from '../http/safe-url.js';
 import type { Cell } from '../query/row-projector.js';

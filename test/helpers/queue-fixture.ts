@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { createLogger, type Logger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { queueSettings, readSettings, type QueueSettings, type Settings } from '../../src/runtime/settings.js';
 
 /** A restq project in a temp dir: connections.yaml (literal YAML) and jobs/NAME.yaml. */

@@ -5,10 +5,10 @@
  * Env: CHILD_CONFIG_DIR, REDIS_URL, RESTQ_PREFIX, CHILD_WORKER (sent as params.worker).
  */
 import { loadConfig } from '../../src/config/load-config.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { httpPolicy } from '../../src/http/http-policy.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { queueSettings, readSettings } from '../../src/runtime/settings.js';
 import { runJob } from '../../src/runner.js';

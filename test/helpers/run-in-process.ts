@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config, ParamValue } from '../../src/config/types.js';
-import { ApiClients } from '../../src/http/api-clients.js';
-import { createLogger } from '../../src/logger.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
+import { createLogger } from '../../src/log/logger.js';
 import { runJob, type RunResult } from '../../src/runner.js';
 
 /** Collects what a sink writes to "stdout". */

@@ -5,8 +5,8 @@
  */
 import { loadConfig } from '../../src/config/load-config.js';
 import { tuneHeapForJobs } from '../../src/heap-tuning.js';
-import { ApiClients } from '../../src/http/api-clients.js';
-import { createLogger } from '../../src/logger.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
+import { createLogger } from '../../src/log/logger.js';
 import { runJob } from '../../src/runner.js';
 
 // As the restq CLI does before it runs jobs.

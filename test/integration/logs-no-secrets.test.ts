@@ -8,12 +8,12 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
 import { readSettings } from '../../src/runtime/settings.js';
-import { tokenProviders } from '../../src/auth/token-providers.js';
+import { tokenProviders } from '../../src/auth/token-provider-factory.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { ApiClients } from '../../src/http/api-clients.js';
-import { createLogger } from '../../src/logger.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
+import { createLogger } from '../../src/log/logger.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';
 

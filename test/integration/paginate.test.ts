@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RestqError } from '../../src/errors/restq-error.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';

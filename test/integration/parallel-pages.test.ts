@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';

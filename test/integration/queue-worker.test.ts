@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { enqueueCommand } from '../../src/commands/enqueue.js';
 import { statusCommand } from '../../src/commands/status.js';
 import type { RunJobProgress } from '../../src/queue/run-worker.js';

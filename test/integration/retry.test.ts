@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/errors/http-error.js';
 import { RestqError } from '../../src/errors/restq-error.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { httpPolicy } from '../../src/http/http-policy.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { waitFor } from '../helpers/wait-for.js';

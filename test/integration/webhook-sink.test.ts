@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookSinkSpec } from '../../src/config/types.js';
 import { RestqError } from '../../src/errors/restq-error.js';
-import { ApiClients } from '../../src/http/api-clients.js';
+import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { WebhookSink } from '../../src/sinks/webhook-sink.js';
 import { readRequestBody, sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/errors/http-error.js';
-import type { HttpRequest, HttpResponse, Transport } from '../../src/http/http-client.js';
-import { countingTransport } from '../../src/ops/counting-transport.js';
+import type { HttpRequest, HttpResponse, Transport } from '../../src/http/transport.js';
+import { countingTransport } from '../../src/http/counting-transport.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 
 const request: HttpRequest = { method: 'GET', url: new URL('http://127.0.0.1:1/x'), headers: {} };
@@ -81,7 +81,7 @@ describe('countingTransport', () => {
 
 describe('countingRefresher and countingStore', () => {
   it('count token-endpoint calls by result, and lock waits only when another holder did the update', async () => {
-    const { countingRefresher, countingStore } = await import('../../src/ops/counting-auth.js');
+    const { countingRefresher, countingStore } = await import('../../src/auth/counting-auth.js');
     const { RestqError } = await import('../../src/errors/restq-error.js');
     const metrics = new Metrics({ processMetrics: false });
     let fail: 'no' | 'grant' | 'other' = 'no';

@@ -2,7 +2,7 @@
 // exactly what jsonpath-plus matches, found or not, for every shape of document.
 import { JSONPath } from 'jsonpath-plus';
 import { describe, expect, it } from 'vitest';
-import { queryFirst } from '../../src/query/jsonpath.js';
+import { queryFirst } from '../../src/expr/jsonpath.js';
 
 const docs: unknown[] = [
   { count: 42 },

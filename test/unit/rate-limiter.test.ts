@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { HttpResponse } from '../../src/http/http-client.js';
-import { withRateLimit } from '../../src/http/rate-limit.js';
+import type { HttpResponse } from '../../src/http/transport.js';
+import { withRateLimit } from '../../src/http/rate-limited-transport.js';
 import { MemoryRateLimiter } from '../../src/http/rate-limiter.js';
 import { memoryLogger } from '../helpers/temp-project.js';
 

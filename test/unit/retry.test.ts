@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/config/redactor.js';
 import { HttpError } from '../../src/errors/http-error.js';
-import type { HttpRequest, HttpResponse, Transport } from '../../src/http/http-client.js';
+import type { HttpRequest, HttpResponse, Transport } from '../../src/http/transport.js';
 import { withRetry } from '../../src/http/retry.js';
 import { memoryLogger } from '../helpers/temp-project.js';
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/config/redactor.js';
 import type { Job } from '../../src/config/types.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import { StdoutSink } from '../../src/sinks/stdout-sink.js';
 
 const job = { name: 'j', kind: 'grid' } as Job;

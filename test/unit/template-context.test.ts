@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { templateContext } from '../../src/query/template.js';
+import { templateContext } from '../../src/expr/template.js';
 
 describe('templateContext: the one builder of what {{…}} resolves against', () => {
   it('merges run-time params over the job defaults, typed like the defaults, and dates the run in UTC', () => {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/config/redactor.js';
-import type { HttpRequest, HttpResponse } from '../../src/http/http-client.js';
+import type { HttpRequest, HttpResponse } from '../../src/http/transport.js';
 import { streamRows, WHOLE_BODY_BYTES, type PageTail } from '../../src/query/stream-rows.js';
 
 const request: HttpRequest = { method: 'GET', url: new URL('http://api.test/x'), headers: {} };

@@ -1,4 +1,4 @@
-import type { HttpRequest } from '../../http/http-client.js';
+import type { HttpRequest } from '../../http/transport.js';
 import { withParams, type IndexedPages, type PageOutcome, type Paginator } from './paginator.js';
 
 export interface OffsetSpec {

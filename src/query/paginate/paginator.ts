@@ -1,5 +1,5 @@
 import type { Redactor } from '../../config/redactor.js';
-import type { HttpRequest, HttpResponse } from '../../http/http-client.js';
+import type { HttpRequest, HttpResponse } from '../../http/transport.js';
 
 /** What the paginator learns from one page. */
 export interface PageOutcome {

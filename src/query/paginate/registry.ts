@@ -1,4 +1,5 @@
 import type { PaginateSpec } from '../../config/schema.js';
+import { PAGINATOR_KEYS, paginatorKeys, type PaginatorKey } from '../../config/paginator-keys.js';
 import { RestqError } from '../../errors/restq-error.js';
 import { cursorPaginator } from './cursor.js';
 import { linkHeaderPaginator } from './link-header.js';
@@ -6,10 +7,6 @@ import { nextUrlPaginator } from './next-url.js';
 import { offsetPaginator } from './offset.js';
 import { pageNumberPaginator } from './page.js';
 import { isEmptyValue, type Paginator, type PaginatorContext } from './paginator.js';
-
-/** The keys of `paginate` that name a strategy (the other keys tune whichever is chosen). */
-export const PAGINATOR_KEYS = ['nextUrl', 'cursor', 'offset', 'page', 'linkHeader'] as const;
-export type PaginatorKey = (typeof PAGINATOR_KEYS)[number];
 
 type Factories = { [K in PaginatorKey]: (spec: NonNullable<PaginateSpec[K]>, ctx: PaginatorContext) => Paginator };
 
@@ -29,11 +26,6 @@ const singlePage: Paginator = {
   first: (request) => request,
   next: () => undefined,
 };
-
-/** The strategy keys set in a paginate block (`linkHeader: false` does not count). */
-export function paginatorKeys(spec: Readonly<Record<string, unknown>>): string[] {
-  return Object.keys(spec).filter((key) => (PAGINATOR_KEYS as readonly string[]).includes(key) && spec[key] !== undefined && spec[key] !== false);
-}
 
 /**
  * `stopWhen: $.has_more`: pagination ends on the first page where the value is false or absent,

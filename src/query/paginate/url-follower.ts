@@ -1,5 +1,5 @@
 import { RestqError } from '../../errors/restq-error.js';
-import type { HttpRequest } from '../../http/http-client.js';
+import type { HttpRequest } from '../../http/transport.js';
 import { safeUrl } from '../../http/safe-url.js';
 import { isEmptyValue, withUrl, type PageOutcome, type PaginatorContext } from './paginator.js';
 

@@ -1,5 +1,7 @@
 import { RestqError } from '../errors/restq-error.js';
-import type { ParamValue } from '../config/types.js';
+
+/** A job parameter's value: `params:` in a job file, `--param`, queued run data. */
+export type ParamValue = string | number | boolean | null;
 
 /** What `{{…}}` can refer to in a job's path, query, headers and body. */
 export interface TemplateContext {
@@ -168,4 +170,9 @@ export interface TemplateContextInput {
 export function templateContext(input: TemplateContextInput): TemplateContext {
   const iso = input.startedAt.toISOString();
   return { params: mergeParams(input.defaults, input.params), now: iso, date: iso.slice(0, 10), runId: input.runId, lastSuccessAt: input.lastSuccessAt ?? '' };
+}
+
+/** A column value that starts with `{{` is a template (e.g. "{{customer.id}}"); anything else is a JSONPath. */
+export function isTemplateColumn(expr: string): boolean {
+  return expr.trimStart().startsWith('{{');
 }

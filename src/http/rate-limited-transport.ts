@@ -1,6 +1,6 @@
 import type { Redactor } from '../config/redactor.js';
-import type { Logger } from '../logger.js';
-import { parseRetryAfter, type Transport } from './http-client.js';
+import type { Logger } from '../log/logger.js';
+import { parseRetryAfter, type Transport } from './transport.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { safeUrl } from './safe-url.js';
 

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
-import type { Redactor } from './config/redactor.js';
-import { runFields } from './ops/run-context.js';
+import type { Redactor } from '../config/redactor.js';
+import { runFields } from './run-context.js';
 
 export type { Logger } from 'pino';
 

@@ -1,13 +1,12 @@
 import { findConnection } from '../config/lookup.js';
 import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
-import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
-import type { Logger } from '../logger.js';
-import { countingTransport } from '../ops/counting-transport.js';
-import type { Metrics } from '../ops/metrics.js';
+import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
+import type { Logger } from '../log/logger.js';
+import { countingTransport, type HttpMetrics } from './counting-transport.js';
 import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
-import { createTransport, type Transport } from './http-client.js';
+import { createTransport, type Transport } from './transport.js';
 import { httpPolicy } from './http-policy.js';
 
 /** Builds the token provider of a connection (static, file- or Redis-backed refresh). */
@@ -24,7 +23,7 @@ export interface ApiClientsOptions {
    */
   wrapTransport?: (transport: Transport, connection: Connection) => Transport;
   /** Counts every request sent (retries included) per connection and status. @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: HttpMetrics | undefined;
 }
 
 /**

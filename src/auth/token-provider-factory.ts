@@ -1,13 +1,12 @@
 import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
-import type { TokenProviderFactory } from '../http/api-clients.js';
+import type { TokenProviderFactory } from '../http/api-client-registry.js';
 import { createDispatcher } from '../http/dispatcher.js';
-import type { Logger } from '../logger.js';
-import { countingRefresher, countingStore } from '../ops/counting-auth.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Logger } from '../log/logger.js';
+import { countingRefresher, countingStore, type AuthMetrics } from './counting-auth.js';
 import { createRefreshClient } from './refresh-client.js';
 import { TokenManager } from './token-manager.js';
-import { StaticTokenProvider, type TokenProvider } from './token-provider.js';
+import { StaticTokenProvider, type TokenProvider } from '../http/token-provider.js';
 import type { TokenStore } from './token-store.js';
 
 export interface TokenProvidersOptions {
@@ -19,7 +18,7 @@ export interface TokenProvidersOptions {
   /** @default 60000 */
   skewMs?: number;
   /** Counts token-endpoint calls and refresh-lock waits. @default no metrics */
-  metrics?: Metrics | undefined;
+  metrics?: AuthMetrics | undefined;
 }
 
 /**

@@ -1,10 +1,16 @@
-import type { TokenRefresher } from '../auth/refresh-client.js';
-import type { TokenStore } from '../auth/token-store.js';
+import type { TokenRefresher } from './refresh-client.js';
+import type { TokenStore } from './token-store.js';
 import { isRestqError } from '../errors/restq-error.js';
-import type { Metrics } from './metrics.js';
+
+/** What the token code counts (ops/metrics.ts implements it). */
+export interface AuthMetrics {
+  tokenRefresh(connection: string, result: 'ok' | 'invalid_grant' | 'error'): void;
+  /** Time spent waiting for another holder of a connection's refresh lock. */
+  lockWait(connection: string, waitedMs: number): void;
+}
 
 /** Counts each call to a connection's token endpoint by result (ok, invalid_grant, error). */
-export function countingRefresher(refresher: TokenRefresher, connection: string, metrics: Metrics): TokenRefresher {
+export function countingRefresher(refresher: TokenRefresher, connection: string, metrics: AuthMetrics): TokenRefresher {
   return async (refreshToken, signal) => {
     try {
       const grant = await refresher(refreshToken, signal);
@@ -21,7 +27,7 @@ export function countingRefresher(refresher: TokenRefresher, connection: string,
  * Counts the times this process waited for another holder of a connection's refresh lock: the
  * store then returns the holder's state without running our update.
  */
-export function countingStore(store: TokenStore, metrics: Metrics, clock: () => number = performance.now.bind(performance)): TokenStore {
+export function countingStore(store: TokenStore, metrics: AuthMetrics, clock: () => number = performance.now.bind(performance)): TokenStore {
   return {
     read: (connection) => store.read(connection),
     close: () => store.close(),
