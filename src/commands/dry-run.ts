@@ -12,7 +12,13 @@ export function describeDryRun(config: Config, jobName: string, params: Record<s
   const connection = findConnection(config, job.connection);
   const runId = newRunId(now);
   const ctx = templateContext({ defaults: job.params, params, startedAt: now, runId });
-  const request = job.kind === 'grid' ? buildRequest('grid', job.grid, connection, ctx) : buildRequest('scalar', job.scalar, connection, ctx);
+  // forEach: the first request is the parent's; the child's depends on each parent row.
+  const forEach = job.kind === 'grid' ? job.grid.forEach : undefined;
+  const request = forEach
+    ? buildRequest('grid.forEach', forEach, connection, ctx)
+    : job.kind === 'grid'
+      ? buildRequest('grid', job.grid, connection, ctx)
+      : buildRequest('scalar', job.scalar, connection, ctx);
   const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...request.headers };
   if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = `[secret ${fingerprint(connection.apiKey)}]`;
   const refreshed = connection.refresh !== undefined || connection.grant === 'client_credentials';
@@ -30,6 +36,7 @@ export function describeDryRun(config: Config, jobName: string, params: Record<s
       headers: JSON.parse(config.redactor.redact(JSON.stringify(headers))) as Record<string, string>,
       body: request.body === undefined ? null : config.redactor.redact(String(request.body)),
     },
+    ...(forEach && job.kind === 'grid' ? { forEach: { as: forEach.as, concurrency: forEach.concurrency, rows: forEach.rows, child: { method: job.grid.method, path: job.grid.path } } } : {}),
     ...(job.kind === 'grid' ? { rows: job.grid.rows, columns: job.grid.columns ?? '(flattened)', paginate: job.grid.paginate ?? null } : { value: job.scalar.value }),
     outputs: job.outputs.map((o) => ({ ...o, ...('secret' in o && o.secret ? { secret: `[secret ${fingerprint(o.secret)}]` } : {}) })),
   };

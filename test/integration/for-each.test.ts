@@ -274,3 +274,13 @@ describe('the shipped forEach demo job', () => {
     }
   });
 });
+
+describe('dry run of a forEach job', () => {
+  it('shows the parent request and the child path template instead of failing on {{customer.id}}', async () => {
+    const { describeDryRun } = await import('../../src/commands/dry-run.js');
+    project = writeProject({ api: { baseUrl: 'http://127.0.0.1:9' } }, { orders: forEachJob(3) });
+    const plan = describeDryRun(project.config, 'orders', {});
+    expect(plan.request.url).toBe('http://127.0.0.1:9/customers');
+    expect(plan.forEach).toEqual({ as: 'customer', concurrency: 3, rows: '$.data[*]', child: { method: 'GET', path: '/customers/{{customer.id}}/orders' } });
+  });
+});
