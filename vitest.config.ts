@@ -5,7 +5,14 @@ import { defineConfig } from 'vitest/config';
  * for seconds, the benchmarks in quick mode): their own project, run after the others, one
  * file at a time, so they never starve the timing-sensitive tests. `npm test` runs both.
  */
-const heavy = ['test/integration/streaming.test.ts', 'test/integration/refresh-storm.test.ts', 'test/integration/bench-quick.test.ts'];
+const heavy = [
+  'test/integration/streaming.test.ts',
+  'test/integration/refresh-storm.test.ts',
+  'test/integration/bench-quick.test.ts',
+  // Real Redis topologies (Sentinel failover, a 3-master cluster): many processes each.
+  'test/integration/redis-sentinel.test.ts',
+  'test/integration/redis-cluster.test.ts',
+];
 
 const shared = {
   setupFiles: ['test/helpers/isolate-env.ts'],

@@ -10,7 +10,7 @@ import type { StartCliOptions } from './commands/start.js';
 import type { TokenCliOptions } from './commands/token.js';
 import type { ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
-import { isRestqError } from './errors/restq-error.js';
+import { isRestqError, toRestqError } from './errors/restq-error.js';
 import { RunFailed, UsageError } from './errors/usage-error.js';
 import { tuneHeapForJobs } from './heap-tuning.js';
 import { readSettings, type Settings } from './runtime/settings.js';
@@ -58,8 +58,10 @@ function printError(error: unknown): void {
   } else if (isRestqError(error)) {
     process.stderr.write(`error [${error.code}]: ${error.message}\n`);
   } else {
-    const text = error instanceof Error ? (settings?.logLevel === 'debug' ? (error.stack ?? error.message) : error.message) : String(error);
-    process.stderr.write(`error: ${text}\n`);
+    // No bare internal error reaches the user: it gets a code and says what it is.
+    const wrapped = toRestqError(error, 'restq');
+    if (settings?.logLevel === 'debug' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write(`error [${wrapped.code}]: ${wrapped.message}\n`);
   }
 }
 

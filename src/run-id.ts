@@ -5,3 +5,12 @@ export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * The run id of a queued run: its BullMQ job id, made safe as a file name on every OS (runs of
+ * job schedulers have ids like `repeat:<key>:<millis>`, and `:` is not allowed in Windows file
+ * names). Deterministic, so retries and stalled-run recovery keep the same id.
+ */
+export function runIdOfJob(jobId: string): string {
+  return jobId.replace(/[^A-Za-z0-9._-]/g, '-');
+}

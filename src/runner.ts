@@ -1,12 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
 import { findJob } from './config/lookup.js';
-import { RestqError } from './errors/restq-error.js';
+import { RestqError, toRestqError } from './errors/restq-error.js';
 import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-client-registry.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
-import { setRunFields, withRunContext } from './log/run-context.js';
+import { runRequests, setRunFields, withRunContext } from './log/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
@@ -107,6 +107,28 @@ function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSig
   };
 }
 
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 /**
  * One run of one job: request(s), rows, every sink. The same function serves `restq run`,
  * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
@@ -125,7 +147,6 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   setRunFields({ job: job.name, runId, connection: job.connection });
   const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
   const api = options.clients.get(job.connection);
-  const requestsBefore = api.requests;
   const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const state = options.state;
   const trigger = options.trigger ?? 'cli';
@@ -200,7 +221,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   logger.debug({ outputs: sinks.map((s) => s.description) }, 'run started');
   const metrics = options.metrics;
   metrics?.runStarted(job.name);
-  try {
+  const work = async () => {
     const deps = { api, redactor: config.redactor, logger, signal, stats };
     if (job.kind === 'scalar') {
       const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
@@ -247,9 +268,13 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     for (const sink of sinks) await sink.prepare?.(columns);
     for (const sink of sinks) if (!sink.prepare) await sink.commit(columns);
     for (const sink of sinks) if (sink.prepare) await sink.commit(columns);
+  };
+  try {
+    // The deadline wins over whatever the run is waiting on (a stuck file, a silent socket).
+    await raceAbort(work(), signal);
   } catch (error) {
-    await Promise.allSettled(sinks.map((s) => s.abort()));
-    const reason = signal.aborted && signal.reason instanceof RestqError ? signal.reason : error;
+    await Promise.race([Promise.allSettled(sinks.map((s) => s.abort())), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    const reason = toRestqError(signal.aborted && signal.reason instanceof RestqError ? signal.reason : error, `job "${job.name}" run ${runId}`);
     metrics?.runFailed(job.name, reason instanceof RestqError ? reason.code : 'E_UNKNOWN', clock().getTime() - started.getTime());
     await liveWrite;
     if (state && (options.recordFailure?.(reason) ?? true)) {
@@ -290,7 +315,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     rows: progress.rows,
     pages: progress.pages,
     bytes: progress.bytes,
-    requests: api.requests - requestsBefore,
+    requests: runRequests(),
     durationMs: finished.getTime() - started.getTime(),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import { isRestqError, RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretBox } from './secret-box.js';
@@ -8,7 +8,7 @@ import type { RefreshContext, TokenState, TokenStore } from './token-store.js';
 
 export interface RedisTokenStoreOptions {
   /** A connected ioredis client; the store duplicates it once for its subscriber. */
-  redis: Redis;
+  redis: RedisClient;
   /** close() also closes `redis` (the store was given a connection of its own). @default false */
   ownsConnection?: boolean;
   /** Key prefix, the same as the queue's (`RESTQ_PREFIX`). @default "restq" */
@@ -52,7 +52,7 @@ redis.call('HSET', KEYS[1], 'version', next, unpack(ARGV, 3))
 return next`;
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken'] as const;
-const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt'] as const;
+const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt', 'invalidGrantAt'] as const;
 
 /**
  * Token state in Redis shared by every worker (SPEC 5): one hash per connection with a
@@ -61,7 +61,7 @@ const NUMBER_FIELDS = ['expiresAt', 'obtainedAt', 'refreshedAt'] as const;
  * waiters (who also poll, with a deadline, in case they miss it).
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #ownsConnection: boolean;
   readonly #prefix: string;
   readonly #box: SecretBox | undefined;
@@ -75,7 +75,7 @@ export class RedisTokenStore implements TokenStore {
   /** One update per connection at a time within this process; others share its outcome. */
   readonly #local = new Map<string, Promise<TokenState | undefined>>();
   readonly #wakers = new Map<string, Set<() => void>>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   #subscribing: Promise<void> | undefined;
   #closed = false;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
-import { RestqError } from '../errors/restq-error.js';
+import { isRestqError, RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import { jwtExpiry } from './jwt-expiry.js';
 import type { TokenRefresher } from './refresh-client.js';
@@ -96,7 +96,7 @@ export class TokenManager implements TokenProvider {
   async forceRefresh(signal?: AbortSignal): Promise<TokenState> {
     await this.#seed();
     const before = this.#state?.version;
-    return this.#require(await untilAborted(this.#refresh((current) => current?.version === before || current === undefined), signal));
+    return this.#require(await untilAborted(this.#refresh((current) => current?.version === before || current === undefined || current.invalidGrantAt !== undefined, true), signal));
   }
 
   /**
@@ -111,6 +111,15 @@ export class TokenManager implements TokenProvider {
 
   async close(): Promise<void> {
     await this.#options.onClose?.();
+  }
+
+  #rememberedInvalidGrant(at: number): RestqError {
+    const name = this.connection.name;
+    return new RestqError(
+      'E_INVALID_GRANT',
+      `connection "${name}": the token endpoint refused the stored refresh token (invalid_grant) at ${new Date(at).toISOString()}; restq does not call it again with the same token. Put a new refresh token in connections.yaml (refresh.refreshToken) to re-seed, or run \`restq token ${name} --refresh\` to try once more`,
+      { permanent: true },
+    );
   }
 
   #require(state: TokenState | undefined): TokenState & { accessToken: string } {
@@ -159,15 +168,27 @@ export class TokenManager implements TokenProvider {
    * under the store's lock. It is shared, so no single caller's signal aborts it (it has its own
    * timeouts); callers stop waiting when theirs aborts.
    */
-  #refresh(needed: (current: TokenState | undefined) => boolean): Promise<TokenState | undefined> {
+  #refresh(needed: (current: TokenState | undefined) => boolean, force = false): Promise<TokenState | undefined> {
     this.#inflight ??= (async () => {
+      let failure: unknown;
       try {
         const { store, connection, refresher, logger, redactor } = this.#options;
         const state = await store.update(connection.name, async (current, ctx) => {
           if (!needed(current)) return undefined;
+          // A refresh token the endpoint already refused stays refused: do not ask again.
+          if (current?.invalidGrantAt !== undefined && !force) return undefined;
           this.refreshes++;
           const started = this.#clock();
-          const grant = await refresher(current?.refreshToken, ctx.signal);
+          let grant: Awaited<ReturnType<TokenRefresher>>;
+          try {
+            grant = await refresher(current?.refreshToken, ctx.signal);
+          } catch (error) {
+            if (!(isRestqError(error) && error.code === 'E_INVALID_GRANT')) throw error;
+            failure = error;
+            // Remembered in the store (fenced like any write), so other workers fail fast too.
+            logger.warn(`connection "${connection.name}": the token endpoint answered invalid_grant; remembered until the refresh token is re-seeded or \`restq token ${connection.name} --refresh\` is run`);
+            return { ...current, invalidGrantAt: this.#clock() };
+          }
           redactor?.add(grant.accessToken);
           redactor?.add(grant.refreshToken);
           const now = this.#clock();
@@ -184,9 +205,12 @@ export class TokenManager implements TokenProvider {
             refreshToken: grant.refreshToken ?? current?.refreshToken,
             refreshedBy: this.#identity,
             refreshedAt: now,
+            invalidGrantAt: undefined,
           };
         });
         this.#state = state;
+        if (failure) throw failure;
+        if (state?.invalidGrantAt !== undefined && !isFresh(state, this.#clock(), this.#skewMs)) throw this.#rememberedInvalidGrant(state.invalidGrantAt);
         return state;
       } finally {
         this.#inflight = undefined;

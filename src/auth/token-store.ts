@@ -20,6 +20,13 @@ export interface TokenState {
    * (never the value), so a changed YAML value re-seeds and an unchanged one does not.
    */
   seedHash?: string | undefined;
+  /**
+   * When the token endpoint last answered `invalid_grant` for the stored refresh token (epoch
+   * ms). Remembered so every run and worker fails fast instead of calling the endpoint again;
+   * cleared by a re-seed (a new refreshToken in connections.yaml), a successful refresh, or
+   * `restq token --refresh`.
+   */
+  invalidGrantAt?: number | undefined;
 }
 
 export interface RefreshContext {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import { openTokenStore } from '../auth/open-token-store.js';
 import { tokenProviders } from '../auth/token-provider-factory.js';
 import type { TokenStore } from '../auth/token-store.js';
@@ -31,7 +31,7 @@ export async function createModeClients(
   const tokenStore = await openTokenStore({ config, logger, settings, redisRole: 'blocking' });
   const rateLimited = Object.values(config.connections).some((c) => c.rateLimit);
   // Workers wait through a Redis restart rather than failing runs (blocking client).
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let rateLimiters: RedisRateLimiters | undefined;
   if (settings.queue && rateLimited) {
     redis = createRedisClient(settings.queue.redis, { role: 'blocking', name: 'restq-worker', logger });

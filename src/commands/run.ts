@@ -35,7 +35,7 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
     return;
   }
   const log = commandLogger(ctx, config);
-  for (const warning of config.warnings) log.warn(warning);
+  // config.warnings (legacy TLS) are said by the connection when it is used: once, and only for this job's.
   const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
   const queue = ctx.settings.queue;
   const rateLimited = findConnection(config, job.connection).rateLimit !== undefined;

@@ -20,7 +20,13 @@ export interface JobCheckContext {
 
 /** A cron expression with 5 fields, or 6 with seconds first; undefined when valid. */
 export function checkCron(schedule: string, timezone: string | undefined): string | undefined {
-  const fields = schedule.trim().split(/\s+/).length;
+  const parts = schedule.trim().split(/\s+/);
+  const fields = parts.length;
+  // "0 9 * * 1 2027": five fields and a Quartz-style year would be read as seconds-first, the
+  // year as day-of-week, and run at the wrong times (or fail with a range error naming 0-7).
+  if (fields === 6 && /^(?:19|20)\d\d(?:[-,/](?:19|20)?\d\d)*$/.test(parts[5]!)) {
+    return `6 fields are read with seconds first (second minute hour day-of-month month day-of-week), and the last field "${parts[5]}" looks like a year, which cron has no field for: remove it`;
+  }
   try {
     if (fields !== 5 && fields !== 6) throw new Error(`${fields} fields`);
     CronExpressionParser.parse(schedule, timezone ? { tz: timezone } : {});
@@ -154,6 +160,10 @@ export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
       if (keys.length > 1) add(at(['output', index]), `output[${index}] has ${keys.join(' and ')}: make each sink its own list item (- csv: …, - stdout: …)`);
       if (keys.length === 0 && Object.keys(item).length === 0) add(at(['output', index]), `output[${index}] is empty: use csv, webhook or stdout`);
       const csv = typeof item['csv'] === 'string' ? item['csv'] : asString(asMap(item['csv'])?.['path']);
+      if (csv && /^\/(?:proc|sys|dev)(?:\/|$)/.test(csv.replace(/\\/g, '/'))) {
+        const root = csv.split('/')[1];
+        add(at(['output', index, 'csv']), `csv path "${csv}" is under /${root}, a kernel file system, not a place for files: write to a directory such as out/{job}.csv`);
+      }
       const unknown = [...(csv ?? '').matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!).filter((n) => !(OUTPUT_PLACEHOLDERS as readonly string[]).includes(n));
       if (unknown.length > 0) {
         add(at(['output', index, 'csv']), `csv path "${csv}" uses unknown placeholder {${unknown[0]}}: use ${OUTPUT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);

@@ -49,6 +49,20 @@ function expand(issue: Issue): Issue[] {
   return [{ ...issue, code: 'invalid_type', expected: expected.join('|') } as unknown as Issue];
 }
 
+/** "must be at least 1" / "must be at most 65535" / "must have at least 1 item": zod's own wording read "must be be >=1". */
+function boundMessage(issue: Issue): string {
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+  const inclusive = (issue as { inclusive?: boolean }).inclusive !== false;
+  const origin = (issue as { origin?: string }).origin;
+  if (origin === 'array' || origin === 'set') {
+    const n = small ? (inclusive ? bound : bound + 1) : inclusive ? bound : bound - 1;
+    return `must have ${small ? 'at least' : 'at most'} ${n} item${n === 1 ? '' : 's'}`;
+  }
+  if (inclusive) return `must be ${small ? 'at least' : 'at most'} ${bound}`;
+  return `must be ${small ? 'greater' : 'less'} than ${bound}`;
+}
+
 /**
  * Turns zod's issues for one file into `file:line:col` messages: unknown keys with a "did you
  * mean", wrong types naming what was expected and what was found (never a secret's value).
@@ -93,7 +107,7 @@ export function schemaIssues(parsed: ParsedFile, error: z.ZodError, schema: z.Zo
     } else if (issue.code === 'too_small' && issue.origin === 'string') {
       message = 'must not be empty';
     } else if (issue.code === 'too_small' || issue.code === 'too_big') {
-      message = `${issue.message.replace(/^Too (small|big): expected \w+ to (have )?/, 'must be ')}, got ${describeValue(received, secret)}`;
+      message = `${boundMessage(issue)}, got ${describeValue(received, secret)}`;
     } else if (issue.code === 'invalid_format' && issue.format === 'regex') {
       message = `${issue.message}, got ${describeValue(received, secret)}`;
     }

@@ -3,10 +3,10 @@ import { parseDuration } from './duration.js';
 
 // Values that came through `${VAR}` interpolation are strings; accept "3128" and "true" where
 // a number or boolean is expected, as a user who wrote `port: ${PROXY_PORT}` would expect.
-const number = (min = 0) =>
+const number = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
-    z.number().int().min(min),
+    z.number().int().min(min).max(max),
   );
 const boolean = () =>
   z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
@@ -96,7 +96,7 @@ const jwtSchema = z.strictObject({
 
 const proxySchema = z.strictObject({
   host: z.string().min(1).describe('Proxy host name or IP address. Required in proxy.'),
-  port: number(1).describe('Proxy port, e.g. 3128. Required in proxy.'),
+  port: number(1, 65_535).describe('Proxy port, 1-65535, e.g. 3128. Required in proxy.'),
   /** `http` (default) or `https` for a TLS connection to the proxy itself. */
   protocol: z.enum(['http', 'https']).default('http').describe('http (default), or https for a TLS connection to the proxy itself.'),
   domain: z.string().optional().describe('Windows domain: set it for NTLM proxy authentication (challenge/response); without it username/password use Basic.'),
@@ -254,6 +254,13 @@ const webhookSinkSchema = z.strictObject({
   format: z.enum(['json', 'ndjson']).default('json').describe('json: one object per batch; ndjson: one row per line. Default json.'),
   /** @default 30s */
   timeout: duration().default(30_000).describe('Timeout of one POST. Default 30s.'),
+  retry: z
+    .strictObject({
+      attempts: number(1, 100).default(5).describe('Tries of one batch in all, including the first. Default 5.'),
+      maxDelay: duration().default(30_000).describe('Longest wait between two tries of a batch (Retry-After is honoured up to it). Default 30s.'),
+    })
+    .default({ attempts: 5, maxDelay: 30_000 })
+    .describe('Retries of a batch on 5xx, 429 and network errors: { attempts, maxDelay }. Default { attempts: 5, maxDelay: 30s }.'),
 });
 
 const stdoutSinkSchema = z

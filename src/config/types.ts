@@ -29,6 +29,8 @@ export interface WebhookSinkSpec {
   readonly headers: Readonly<Record<string, string>>;
   readonly format: 'json' | 'ndjson';
   readonly timeout: number;
+  /** Tries per batch and the longest wait between them (`webhook.retry`). */
+  readonly retry?: { readonly attempts: number; readonly maxDelay: number } | undefined;
 }
 
 export interface StdoutSinkSpec {

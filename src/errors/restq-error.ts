@@ -25,7 +25,10 @@ export type RestqErrorCode =
   /** A scheduled tick found late by more than one interval under `misfire: skip` (not run). */
   | 'E_MISFIRE'
   /** A scheduled tick of a paused job (not run). */
-  | 'E_PAUSED';
+  | 'E_PAUSED'
+
+  | 'E_REDIS'
+  | 'E_INTERNAL';
 
 export interface RestqErrorOptions {
   cause?: unknown;
@@ -51,4 +54,21 @@ export class RestqError extends Error {
 
 export function isRestqError(error: unknown): error is RestqError {
   return error instanceof RestqError;
+}
+
+/**
+ * Any error as a RestqError: an unexpected one (a TypeError from a bug, a raw file-system error)
+ * keeps its message but gets a code and a sentence saying what it is, so no bare internal error
+ * reaches the user.
+ */
+export function toRestqError(error: unknown, where: string): RestqError {
+  if (error instanceof RestqError) return error;
+  const errno = error as NodeJS.ErrnoException;
+  if (error instanceof Error && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
+    const target = errno.path ? ` ${errno.path}` : '';
+    return new RestqError('E_SINK', `${where}: ${errno.syscall}${target} failed: ${errno.code} (${error.message})`, { cause: error });
+  }
+  if (error instanceof Error && error.name === 'AbortError') return new RestqError('E_TIMEOUT', `${where}: aborted (${error.message})`, { cause: error });
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new RestqError('E_INTERNAL', `${where}: unexpected internal error (${message}); this is a restq bug, please report it with the command and LOG_LEVEL=debug output`, { cause: error });
 }

@@ -100,3 +100,19 @@ export function valueAtKeys(json: unknown, keys: readonly string[]): unknown {
   }
   return current;
 }
+
+/**
+ * The first key of the leading key chain of `expr` (`$.data` of `$.data[*]`, `$.a.b` of
+ * `$.a.b[?(@.x)]`) that the document lacks, or undefined when the chain is all there. An empty
+ * array at the end of the chain is data (0 rows); a missing key is a wrong path.
+ */
+export function missingKey(expr: string, json: unknown): string | undefined {
+  const chain = /^\$((?:\.[A-Za-z_$][\w$-]*|\['[^']+'\])*)/.exec(expr)?.[1] ?? '';
+  let current = json;
+  for (const part of chain.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']+)'\]/g)) {
+    const key = part[1] ?? part[2]!;
+    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key)) return key;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return undefined;
+}

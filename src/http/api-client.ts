@@ -1,3 +1,4 @@
+import { countRunRequest } from '../log/run-context.js';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
@@ -44,6 +45,7 @@ export class ApiClient {
       if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = connection.apiKey;
       if (token) headers['authorization'] = connection.bearer ? `Bearer ${token.value}` : token.value;
       this.requests++;
+      countRunRequest();
       const response = await this.#deps.transport({ ...request, headers });
       const rule = response.rule;
       // A `responses:` rule with action refresh is a 401 in disguise: the same fenced, single-flight refresh.

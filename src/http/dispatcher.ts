@@ -6,7 +6,7 @@ import type { Connection, SecurityProtocol } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
-import { errorCode } from './transport.js';
+import { described, errorCode } from './transport.js';
 import { basicProxyAuthorization, openTunnel, proxyAuthScheme, proxyLabel, type ProxySettings } from './proxy-tunnel.js';
 
 export interface DispatcherOptions {
@@ -94,7 +94,7 @@ function describeTlsFailure(error: unknown, connection: Connection, host: string
   } else if (code === 'CERT_HAS_EXPIRED') {
     message = `the certificate of ${host}:${port} has expired`;
   }
-  return message ? Object.assign(new Error(message, { cause: error }), { code }) : error;
+  return message ? described(Object.assign(new Error(message, { cause: error }), { code })) : error;
 }
 
 type Connector = buildConnector.connector;
@@ -108,9 +108,66 @@ function directConnector(connection: Connection, tlsOptions: ConnectionOptions):
   const base = buildConnector({ ...tlsOptions, timeout: connection.timeout } as buildConnector.BuildOptions);
   return (options, callback) =>
     base(options, (error, socket) => {
-      if (error) callback(describeTlsFailure(error, connection, options.hostname, options.port) as Error, null);
-      else callback(null, socket!);
+      if (!error) return callback(null, socket!);
+      const code = errorCode(error);
+      if (connection.securityProtocol === 'Default' && options.protocol === 'https:' && code && VERSION_MISMATCH.test(code)) {
+        // OpenSSL's words ("unsupported protocol") do not say what to change: ask the server.
+        const port = Number(options.port) || 443;
+        const servername = options.servername ?? (net.isIP(options.hostname) ? undefined : options.hostname);
+        void offeredVersions(options.hostname, port, servername, Math.min(connection.timeout, 5_000)).then((offered) =>
+          callback(described(Object.assign(new Error(defaultVersionMessage(connection, options.hostname, port, offered), { cause: error }), { code })), null),
+        );
+        return;
+      }
+      callback(describeTlsFailure(error, connection, options.hostname, options.port) as Error, null);
     });
+}
+
+const PROBED_VERSIONS: readonly [SecureVersion, SecurityProtocol][] = [
+  ['TLSv1', 'TLS1.0'],
+  ['TLSv1.1', 'TLS1.1'],
+  ['TLSv1.2', 'TLS1.2'],
+  ['TLSv1.3', 'TLS1.3'],
+];
+
+/**
+ * The TLS versions a server completes a handshake with, tried one at a time (certificates not
+ * checked: only the version matters here, and nothing is sent over these sockets).
+ */
+export async function offeredVersions(host: string, port: number, servername: string | undefined, timeoutMs: number): Promise<SecurityProtocol[]> {
+  const results = await Promise.all(
+    PROBED_VERSIONS.map(
+      ([version, name]) =>
+        new Promise<SecurityProtocol | undefined>((resolve) => {
+          const socket = tls.connect({
+            host,
+            port,
+            ...(servername ? { servername } : {}),
+            minVersion: version,
+            maxVersion: version,
+            ciphers: 'DEFAULT@SECLEVEL=0',
+            rejectUnauthorized: false,
+          });
+          const done = (ok: boolean) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(ok ? name : undefined);
+          };
+          const timer = setTimeout(() => done(false), timeoutMs);
+          socket.once('secureConnect', () => done(true));
+          socket.once('error', () => done(false));
+        }),
+    ),
+  );
+  return results.filter((v): v is SecurityProtocol => v !== undefined);
+}
+
+function defaultVersionMessage(connection: Connection, host: string, port: number, offered: readonly SecurityProtocol[]): string {
+  const base = `TLS handshake with ${host}:${port} failed: connection "${connection.name}" uses securityProtocol: Default (TLS 1.2 or newer)`;
+  if (offered.length === 0) return `${base}, and the server completed no handshake with TLS 1.0, 1.1, 1.2 or 1.3: check that ${host}:${port} is an https server`;
+  const names = offered.map((v) => v.replace('TLS', 'TLS '));
+  const pick = offered.at(-1)!;
+  return `${base}, but the server offers only ${names.join(', ')}: set securityProtocol: ${pick} on connection "${connection.name}"${pick === 'TLS1.0' || pick === 'TLS1.1' ? ' (a deprecated protocol; ask the API owner to enable TLS 1.2)' : ''}`;
 }
 
 /** Every origin through an HTTP CONNECT tunnel (Basic, NTLM or no proxy auth), then TLS for https. */

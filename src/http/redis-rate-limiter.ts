@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { Connection } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import { sleep as realSleep } from './backoff.js';
@@ -28,12 +28,12 @@ redis.call('SET', KEYS[1], string.format('%.0f', now + interval), 'PX', math.cei
 return 0
 `;
 
-interface GcraRedis extends Redis {
+type GcraRedis = RedisClient & {
   restqGcra(key: string, mode: 'acquire' | 'pause', intervalUs: string, pauseUs: string): Promise<number>;
-}
+};
 
 export interface RedisRateLimitersOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, RESTQ_PREFIX. @default "restq" */
   prefix?: string;
   /** @default backoff.sleep */

@@ -51,6 +51,18 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Marks an error whose message says what to change, so it is shown without the library's code. */
+export function described<T extends Error>(error: T): T {
+  return Object.assign(error, { restqDescribed: true });
+}
+
+function describedMessage(error: unknown): string | undefined {
+  for (let e = error as { restqDescribed?: unknown; cause?: unknown; message?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.restqDescribed === true && typeof e.message === 'string') return e.message;
+  }
+  return undefined;
+}
+
 /** Maps an undici failure to a clear HttpError that names method and URL, never a secret. */
 export function toHttpError(error: unknown, request: Pick<HttpRequest, 'method' | 'url' | 'signal'>, redactor: Redactor, timeoutMs: number): HttpError {
   if (error instanceof HttpError) return error;
@@ -68,6 +80,9 @@ export function toHttpError(error: unknown, request: Pick<HttpRequest, 'method' 
   }
   const message = redactor.redact(error instanceof Error ? error.message : String(error));
   if (code && /^ERR_TLS|^ERR_SSL|CERT|SSL|TLS|VERIFY_LEAF_SIGNATURE/i.test(code)) {
+    // A failure restq already put in words (which version to set, which CA) needs no OpenSSL code.
+    const described = describedMessage(error);
+    if (described) return new HttpError('E_TLS', `${method} ${url} failed: ${redactor.redact(described)}`, { method, url }, { cause: error });
     return new HttpError('E_TLS', `${method} ${url} failed: TLS error ${code}: ${message}`, { method, url }, { cause: error });
   }
   const known = code ? NETWORK_CODES[code] : undefined;

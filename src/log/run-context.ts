@@ -7,7 +7,12 @@ export interface RunFields {
   connection?: string;
 }
 
-const storage = new AsyncLocalStorage<RunFields>();
+/** Figures of one run, counted where they happen (runs of one connection share its client). */
+interface RunStore extends RunFields {
+  requests?: number;
+}
+
+const storage = new AsyncLocalStorage<RunStore>();
 
 /**
  * Runs `fn` with a fresh run context. Code shared by all runs (a connection's retry and rate-limit
@@ -25,5 +30,19 @@ export function setRunFields(fields: RunFields): void {
 }
 
 export function runFields(): RunFields | undefined {
-  return storage.getStore();
+  const store = storage.getStore();
+  if (!store) return undefined;
+  const { requests: _requests, ...fields } = store;
+  return fields;
+}
+
+/** Counts one API request against the current run (a no-op outside one). */
+export function countRunRequest(): void {
+  const store = storage.getStore();
+  if (store) store.requests = (store.requests ?? 0) + 1;
+}
+
+/** API requests the current run sent so far. */
+export function runRequests(): number {
+  return storage.getStore()?.requests ?? 0;
 }

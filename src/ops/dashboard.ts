@@ -6,7 +6,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import { AggregatorRegistry } from 'prom-client';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
@@ -18,7 +18,7 @@ export interface DashboardOptions {
   /** The restq BullMQ queue. */
   queue: Queue;
   /** For /healthz and the workers' heartbeats and metrics (a client that fails fast). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queueName: string;
   /** This process's metrics (the dashboard inside `start`); queue counts are added to it. @default a fresh Metrics */
@@ -50,7 +50,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Redis answers PING and at least `minWorkers` workers have a live heartbeat. */
-export async function checkHealth(redis: Redis, prefix: string, queueName: string, minWorkers: number): Promise<Health> {
+export async function checkHealth(redis: RedisClient, prefix: string, queueName: string, minWorkers: number): Promise<Health> {
   try {
     await withTimeout(redis.ping(), HEALTH_TIMEOUT_MS, 'Redis');
     const workers = (await withTimeout(liveWorkers(redis, prefix, queueName), HEALTH_TIMEOUT_MS, 'Redis')).length;

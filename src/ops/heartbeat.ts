@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -32,7 +33,7 @@ export interface WorkerBeat {
 }
 
 export interface HeartbeatOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queue: string;
   /** @default "<hostname>:<pid>" */
@@ -103,19 +104,24 @@ export class Heartbeat {
 }
 
 /** Every value under a key prefix (SCAN, never KEYS: the Redis may be shared). */
-export async function readByPrefix(redis: Redis, keyPrefix: string): Promise<string[]> {
+export async function readByPrefix(redis: RedisClient, keyPrefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  // A cluster's SCAN goes to one node: scan every master (the `{restq}` keys live on one of them).
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   if (keys.length === 0) return [];
+  // One slot when the prefix is a hash tag, so MGET is allowed on a cluster too.
   const values = await redis.mget(...keys);
   return values.filter((v): v is string => typeof v === 'string');
 }
 
-export async function liveWorkers(redis: Redis, prefix: string, queue: string): Promise<WorkerBeat[]> {
+export async function liveWorkers(redis: RedisClient, prefix: string, queue: string): Promise<WorkerBeat[]> {
   return (await readByPrefix(redis, workersKeyPrefix(prefix, queue))).map((v) => JSON.parse(v) as WorkerBeat);
 }

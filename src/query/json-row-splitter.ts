@@ -98,6 +98,10 @@ export class JsonRowSplitter {
   /** Rows completed since the caller last took them. */
   rows: unknown[] = [];
   rowCount = 0;
+  /** Whether the body had the row array (or row object) at all: missing is an error, empty is 0 rows. */
+  rowsFound = false;
+  /** The body's first top-level keys, for the error when the rows are missing. */
+  readonly topKeys: string[] = [];
   /** Values found at the wanted paths (the first occurrence), by expression. */
   readonly values = new Map<string, unknown>();
 
@@ -241,6 +245,7 @@ export class JsonRowSplitter {
       else if (path.length === this.#rowKeys.length && startsWith(path, this.#rowKeys)) {
         if (c === OPEN_BRACKET) return this.#enterRows(chunk, i);
         if (c === OPEN_BRACE) {
+          this.rowsFound = true;
           frames.push({ object: true, key: undefined, onPath: false, rowObject: true });
           this.#state = KEY_OR_CLOSE;
           return i + 1;
@@ -291,6 +296,7 @@ export class JsonRowSplitter {
     if (this.#token.active) {
       frame.key = JSON.parse(this.#token.text(chunk, end)) as string;
       this.#token.stop();
+      if (this.#frames.length === 1 && this.topKeys.length <= 20) this.topKeys.push(frame.key);
     }
     this.#state = COLON_NEXT;
   }
@@ -326,6 +332,7 @@ export class JsonRowSplitter {
   }
 
   #enterRows(chunk: Buffer, i: number): number {
+    this.rowsFound = true;
     this.#inRows = true;
     this.#depth = 0;
     this.#needComma = false;

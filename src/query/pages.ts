@@ -8,7 +8,7 @@ import type { HttpRequest, HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
 import type { Logger } from '../log/logger.js';
 import { buildRequest } from './build-request.js';
-import { queryAll, queryFirst } from '../expr/jsonpath.js';
+import { describeTopLevel, missingKey, queryAll, queryFirst } from '../expr/jsonpath.js';
 import type { IndexedPages, Paginator } from './paginate/paginator.js';
 import { createPaginator } from './paginate/registry.js';
 import { readJson } from './read-json.js';
@@ -75,15 +75,17 @@ type Chunks = AsyncGenerator<{ rows: unknown[]; bytes: number }, PageTail>;
 /** Reads a whole body and evaluates `rows` with jsonpath-plus (any expression works). */
 async function* wholeBodyRows(rowsExpr: string, response: HttpResponse, request: HttpRequest, deps: QueryDeps, valuePaths: readonly string[]): Chunks {
   const { json, bytes } = await readJson(response, request, deps.redactor, deps.api.connection.timeout);
-  let rows = queryAll(rowsExpr, json);
-  if (rows.length === 1 && Array.isArray(rows[0]) && !rowsExpr.endsWith('[*]') && !rowsExpr.endsWith('*')) {
-    // `rows: $.data` selects the array itself; the user meant its items.
-    rows = rows[0] as unknown[];
-  }
   const values = new Map<string, unknown>();
   for (const path of valuePaths) {
     const { found, value } = queryFirst(path, json);
     if (found) values.set(path, value);
+  }
+  const key = missingKey(rowsExpr, json);
+  if (key !== undefined) return { rowCount: 0, bytes, values, missing: { key, found: describeTopLevel(json) } };
+  let rows = queryAll(rowsExpr, json);
+  if (rows.length === 1 && Array.isArray(rows[0]) && !rowsExpr.endsWith('[*]') && !rowsExpr.endsWith('*')) {
+    // `rows: $.data` selects the array itself; the user meant its items.
+    rows = rows[0] as unknown[];
   }
   for (let i = 0; i < rows.length || i === 0; i += CHUNK_ROWS) {
     yield { rows: rows.slice(i, i + CHUNK_ROWS), bytes: i === 0 ? bytes : 0 };
@@ -126,7 +128,7 @@ interface PageReader {
 async function* readPage(reader: PageReader, request: HttpRequest, response: HttpResponse, number: number): AsyncGenerator<Page, PageTail> {
   const { plan, paginator, deps, query } = reader;
   const chunks: Chunks = plan
-    ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
+    ? streamRows(response, request, { rowKeys: plan.rowKeys, rows: query.rows, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
     : wholeBodyRows(query.rows, response, request, deps, paginator.valuePaths);
   let tail: PageTail;
   try {
@@ -135,6 +137,14 @@ async function* readPage(reader: PageReader, request: HttpRequest, response: Htt
       yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false, ctx: reader.ctx };
     }
     tail = step.value;
+    // Only a sequence's first page: an API may leave the key out of an empty last page.
+    if (tail.missing && number === 1) {
+      throw new RestqError(
+        'E_JSONPATH',
+        `job "${query.job}": ${query.section}.rows ${query.rows} found no "${tail.missing.key}" in the response of ${request.method} ${safeUrl(request.url, deps.redactor)} (${tail.missing.found}): check ${query.section}.rows (an empty array would be a 0-row run, a missing key is a wrong path); nothing was written`,
+        { permanent: true },
+      );
+    }
   } finally {
     // When the consumer stops mid-page (a sink failed, the run was aborted), this closes the
     // page's reader, which destroys the response body instead of leaving the socket busy.

@@ -69,11 +69,21 @@ export class RowProjector {
   #columnSet = new Set<string>();
   readonly #getters: ColumnGetter[] | undefined;
   readonly #newKeys = new Set<string>();
+  readonly #paths: readonly string[] = [];
+  /** Per column of `columns`: whether its path found a value in any row so far. */
+  #matched: boolean[] = [];
+  #unmatched = 0;
+  #rows = 0;
+  #firstKeys: string[] | undefined;
 
   constructor(columns?: Readonly<Record<string, string>>) {
     if (columns) {
       this.#columns = Object.keys(columns);
+      this.#paths = Object.values(columns);
       this.#getters = Object.entries(columns).map(([name, expr]) => compileColumn(name, expr));
+      // Template columns are not paths into the row: they cannot "match nothing".
+      this.#matched = this.#paths.map((expr) => isTemplateColumn(expr));
+      this.#unmatched = this.#matched.filter((m) => !m).length;
     }
   }
 
@@ -84,7 +94,22 @@ export class RowProjector {
 
   /** `ctx` renders template columns (the run's values, and the forEach parent row). */
   project(row: unknown, ctx?: TemplateContext): Cell[] {
-    if (this.#getters) return this.#getters.map((get) => toCell(get(row, ctx)));
+    if (this.#getters) {
+      this.#rows++;
+      if (this.#firstKeys === undefined) this.#firstKeys = row !== null && typeof row === 'object' && !Array.isArray(row) ? Object.keys(row) : [];
+      const getters = this.#getters;
+      const cells = new Array<Cell>(getters.length);
+      for (let i = 0; i < getters.length; i++) {
+        const value = getters[i]!(row, ctx);
+        // Counting stops once every column matched: the common case costs one comparison.
+        if (this.#unmatched > 0 && value !== undefined && !this.#matched[i]) {
+          this.#matched[i] = true;
+          this.#unmatched--;
+        }
+        cells[i] = toCell(value);
+      }
+      return cells;
+    }
     const flat = flatten(row);
     if (!this.#columns) {
       this.#columns = Object.keys(flat);
@@ -101,9 +126,20 @@ export class RowProjector {
   }
 
   warnings(): string[] {
-    if (this.#newKeys.size === 0) return [];
+    const out: string[] = [];
+    if (this.#rows > 0 && this.#unmatched > 0) {
+      const keys = this.#firstKeys ?? [];
+      const shown = keys.length === 0 ? 'the first row is not an object' : `keys of the first row: ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ', …' : ''}`;
+      this.#columns!.forEach((column, i) => {
+        if (!this.#matched[i]) {
+          out.push(`grid.columns.${column} (${this.#paths[i]}) matched nothing in any of the ${this.#rows} rows: check the path against a row (${shown})`);
+        }
+      });
+    }
+    if (this.#newKeys.size === 0) return out;
     const keys = [...this.#newKeys];
     return [
+      ...out,
       `rows had keys the first row lacked, left out of the output: ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ` and ${keys.length - 10} more` : ''}; list them under grid.columns to keep them`,
     ];
   }

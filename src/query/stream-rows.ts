@@ -2,8 +2,8 @@ import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
 import { toHttpError, type HttpRequest, type HttpResponse } from '../http/transport.js';
 import { JsonRowSplitter } from './json-row-splitter.js';
-import { simpleArrayPath, valueAtKeys } from '../expr/jsonpath.js';
-import { notJsonError } from './read-json.js';
+import { describeTopLevel, missingKey, simpleArrayPath, valueAtKeys } from '../expr/jsonpath.js';
+import { EXCERPT_BYTES, notJsonError } from './read-json.js';
 
 /** What a page left besides its rows: the values pagination asked for, and its size. */
 export interface PageTail {
@@ -11,18 +11,21 @@ export interface PageTail {
   bytes: number;
   /** By JSONPath expression; absent when the body did not contain it. */
   values: ReadonlyMap<string, unknown>;
+  /** The key of the rows path the body lacks (a wrong `rows`), with what the body had instead. */
+  missing?: { key: string; found: string };
 }
 
 export interface StreamRowsOptions {
   /** Key path of the row array, from `simpleArrayPath(grid.rows)`. */
   rowKeys: readonly string[];
+  /** The `rows` expression itself, to tell a missing parent key from an empty array. @default built from rowKeys */
+  rows?: string;
   /** Expressions (e.g. `$.links.next`) whose values must be picked up on the way. */
   valuePaths: readonly string[];
   redactor: Redactor;
   timeoutMs: number;
 }
 
-const EXCERPT_BYTES = 200;
 /**
  * A body whose Content-Length is at most this is read whole and parsed with JSON.parse, ~2.5×
  * faster than the stream parser (README "Benchmarks"); a larger or chunked body is streamed, so
@@ -81,7 +84,7 @@ export async function* streamRows(
 
   let bytes = 0;
   let unreported = 0;
-  let head = '';
+  let head = Buffer.alloc(0);
   const fail = (error: unknown): HttpError => notJsonError({ request, response, redactor: options.redactor, bytes, head, cause: error });
 
   const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -93,7 +96,7 @@ export async function* streamRows(
       for (let step = await body.next(); !step.done; step = await body.next()) {
         buffered.push(step.value);
         bytes += step.value.length;
-        if (head.length < EXCERPT_BYTES) head += step.value.subarray(0, EXCERPT_BYTES).toString('utf8');
+        if (head.length < EXCERPT_BYTES) head = Buffer.concat([head, step.value.subarray(0, EXCERPT_BYTES - head.length)]);
       }
       let json: unknown;
       try {
@@ -106,6 +109,8 @@ export async function* streamRows(
         const value = valueAtKeys(json, v.keys);
         if (value !== undefined) values.set(v.expr, value);
       }
+      const key = missingKey(options.rows ?? `$${rowKeys.map((k) => `['${k}']`).join('')}[*]`, json);
+      if (key !== undefined) return { rowCount: 0, bytes, values, missing: { key, found: describeTopLevel(json) } };
       const rows = itemsAt(json, rowKeys);
       yield { rows, bytes };
       return { rowCount: rows.length, bytes, values };
@@ -114,7 +119,7 @@ export async function* streamRows(
       const chunk = step.value;
       bytes += chunk.length;
       unreported += chunk.length;
-      if (head.length < EXCERPT_BYTES) head += chunk.subarray(0, EXCERPT_BYTES).toString('utf8');
+      if (head.length < EXCERPT_BYTES) head = Buffer.concat([head, chunk.subarray(0, EXCERPT_BYTES - head.length)]);
       try {
         splitter.write(chunk);
       } catch (error) {
@@ -140,5 +145,10 @@ export async function* streamRows(
     throw fail(error);
   }
   if (unreported > 0) yield { rows: splitter.take(), bytes: unreported };
+  if (!splitter.rowsFound) {
+    const keys = splitter.topKeys;
+    const found = keys.length === 0 ? 'no top-level keys' : `top-level keys: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', …' : ''}`;
+    return { rowCount: 0, bytes, values: splitter.values, missing: { key: rowKeys.length > 1 && keys.includes(rowKeys[0]!) ? rowKeys.slice(1).join('.') : (rowKeys[0] ?? '[…]'), found } };
+  }
   return { rowCount: splitter.rowCount, bytes, values: splitter.values };
 }

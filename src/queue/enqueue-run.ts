@@ -3,7 +3,7 @@ import type { Config, ParamValue } from '../config/types.js';
 import { findJob } from '../config/lookup.js';
 import type { RunResult } from '../runner.js';
 import { newRunId } from '../run-id.js';
-import { bullConnection } from '../redis/redis-connection.js';
+import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
 import { runJobOptions, type RunQueue } from './run-queue.js';
 import type { RunJobProgress } from './run-worker.js';
 
@@ -24,7 +24,8 @@ export type RunOutcome = { status: 'completed'; result: RunResult } | { status: 
  */
 export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: (progress: RunJobProgress) => void): Promise<RunOutcome> {
   const { settings, queue } = runQueue;
-  const events = new QueueEvents(settings.queue, { connection: bullConnection(settings.redis, 'restq-events'), prefix: settings.prefix });
+  const connection = bullConnection(settings.redis, 'restq-events');
+  const events = new QueueEvents(settings.queue, { connection, prefix: settings.prefix });
   events.on('error', () => undefined);
   let poll: NodeJS.Timeout | undefined;
   try {
@@ -60,5 +61,6 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
   } finally {
     clearInterval(poll);
     await events.close();
+    await releaseBullConnection(connection);
   }
 }

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { Job } from '../config/types.js';
 import { connectRedis } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
@@ -21,7 +21,7 @@ export function runJobOptions(job: Job, settings: QueueSettings): JobsOptions {
 export interface RunQueue {
   readonly settings: QueueSettings;
   readonly queue: Queue<RunRequest>;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Cursors, run history, pause flags (SPEC 8) in Redis under the prefix. */
   readonly state: StateStore;
   close(): Promise<void>;

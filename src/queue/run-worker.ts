@@ -1,12 +1,13 @@
-import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type Telemetry } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type ConnectionOptions, type Telemetry } from 'bullmq';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { Config } from '../config/types.js';
+import { runIdOfJob } from '../run-id.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-client-registry.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
-import { bullConnection } from '../redis/redis-connection.js';
+import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
@@ -26,7 +27,7 @@ export interface RunWorkerOptions {
   clients: ApiClients;
   logger: Logger;
   /** Used for job state (history, cursors, lastSuccessAt); a long-lived connection (maxRetriesPerRequest: null). */
-  redis: Redis;
+  redis: RedisClient;
   /** Job state. @default a RedisStateStore on `redis` under the queue's prefix */
   state?: StateStore | undefined;
   /** @default Date.now */
@@ -57,6 +58,7 @@ export class RunWorker {
   readonly #logger: Logger;
   #shuttingDown = false;
   #closing: Promise<void> | undefined;
+  readonly #connection: ConnectionOptions;
 
   constructor(options: RunWorkerOptions) {
     this.#options = options;
@@ -65,8 +67,9 @@ export class RunWorker {
     this.#state = options.state ?? new RedisStateStore({ redis: options.redis, prefix: settings.prefix, queue: settings.queue, historyLimit: settings.history });
     // Three parameters: BullMQ passes the abort signal (lock lost, cancelJob) only then.
     const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal);
+    this.#connection = bullConnection(settings.redis);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
-      connection: bullConnection(settings.redis),
+      connection: this.#connection,
       prefix: settings.prefix,
       concurrency: options.concurrency ?? 1,
       lockDuration: settings.lockDurationMs,
@@ -78,7 +81,7 @@ export class RunWorker {
     });
     this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
-      if (job) this.#logger.warn({ runId: job.id, job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
+      if (job) this.#logger.warn({ runId: runIdOfJob(job.id ?? job.name), job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
     });
   }
 
@@ -101,13 +104,14 @@ export class RunWorker {
         this.worker.cancelAllJobs(SHUTDOWN_REASON);
       }
       await closed;
+      await releaseBullConnection(this.#connection);
     })();
     return this.#closing;
   }
 
   async #process(job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
     const { config } = this.#options;
-    const runId = job.id ?? job.name;
+    const runId = runIdOfJob(job.id ?? job.name);
     const attempt = job.attemptsMade + 1;
     const started = new Date();
     let request: RunRequest;

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import type { RedisTopology } from './topology.js';
@@ -40,22 +40,68 @@ function roleOptions(role: RedisRole, name: string): RedisOptions {
   }
 }
 
-/** Sentinel and Cluster are parsed and typed (runtime/settings.ts); connecting to them is not built yet. */
-function single(topology: RedisTopology): string {
-  if (topology.kind === 'single') return topology.url;
-  throw new RestqError(
-    'E_CONFIG',
-    `${variable(topology)} is set, but this restq version connects to one Redis server only: set REDIS_URL=redis://host:port instead`,
-    { permanent: true },
-  );
+/**
+ * A client of any topology. ioredis' Cluster speaks the same commands (routed by key slot), so
+ * restq's stores take either; every multi-key script hashes its keys to one slot (the `{restq}`
+ * hash tag of the prefix, runtime/settings.ts).
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Credentials, TLS and database of REDIS_URL, for every node of a Sentinel or Cluster set. */
+function nodeOptions(topology: Exclude<RedisTopology, { kind: 'single' }>): RedisOptions {
+  return {
+    ...(topology.username !== undefined ? { username: topology.username } : {}),
+    ...(topology.password !== undefined ? { password: topology.password } : {}),
+    ...(topology.tls ? { tls: {} } : {}),
+  };
+}
+
+/** ioredis options of a Sentinel set: the sentinels find the master, failovers are followed. */
+function sentinelOptions(topology: Extract<RedisTopology, { kind: 'sentinel' }>, role: RedisOptions): RedisOptions {
+  return {
+    ...role,
+    ...nodeOptions(topology),
+    ...(topology.db !== undefined ? { db: topology.db } : {}),
+    sentinels: topology.sentinels.map((n) => ({ host: n.host, port: n.port })),
+    name: topology.master,
+    // A failover makes the old master a replica: reconnect to the new one on READONLY.
+    reconnectOnError: (error: Error) => (/READONLY/.test(error.message) ? 2 : false),
+    sentinelRetryStrategy: (times: number) => Math.min(250 * times, 2_000),
+  };
+}
+
+/** ioredis Cluster options: the role's retry behaviour per node, slots refreshed on MOVED. */
+function clusterOptions(topology: Extract<RedisTopology, { kind: 'cluster' }>, role: RedisOptions): ClusterOptions {
+  const { retryStrategy, maxRetriesPerRequest, connectionName, connectTimeout } = role;
+  return {
+    redisOptions: { ...nodeOptions(topology), ...(connectionName ? { connectionName } : {}), ...(connectTimeout ? { connectTimeout } : {}), maxRetriesPerRequest: maxRetriesPerRequest ?? null },
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
+    slotsRefreshTimeout: 2_000,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+  };
+}
+
+function openClient(topology: RedisTopology, role: RedisOptions): RedisClient {
+  switch (topology.kind) {
+    case 'single':
+      return new Redis(topology.url, role);
+    case 'sentinel':
+      return new Redis(sentinelOptions(topology, role));
+    case 'cluster':
+      return new Cluster(
+        topology.nodes.map((n) => ({ host: n.host, port: n.port })),
+        clusterOptions(topology, role),
+      );
+  }
 }
 
 /**
  * One ioredis client: the single place where restq opens a Redis connection (BullMQ's own
  * connections get their options from {@link bullConnection}).
  */
-export function createRedisClient(topology: RedisTopology, options: RedisClientOptions = {}): Redis {
-  const client = new Redis(single(topology), roleOptions(options.role ?? 'command', options.name ?? 'restq'));
+export function createRedisClient(topology: RedisTopology, options: RedisClientOptions = {}): RedisClient {
+  const client = openClient(topology, roleOptions(options.role ?? 'command', options.name ?? 'restq'));
   // Without a listener ioredis prints every reconnect failure; commands still fail on their own.
   let last = '';
   client.on('error', (error: Error) => {
@@ -72,16 +118,52 @@ export function createRedisClient(topology: RedisTopology, options: RedisClientO
  * capped backoff.
  */
 export function bullConnection(topology: RedisTopology, name = 'restq-worker'): ConnectionOptions {
-  return {
-    url: single(topology),
+  const role: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: null,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times: number) => Math.min(250 * times, 5_000),
-  } satisfies RedisOptions & { url: string };
+  };
+  switch (topology.kind) {
+    case 'single':
+      return { url: topology.url, ...role } as ConnectionOptions;
+    case 'sentinel':
+      return sentinelOptions(topology, role) as ConnectionOptions;
+    case 'cluster':
+      // BullMQ takes a Cluster only as an instance; the caller quits it with releaseBullConnection.
+      return new Cluster(
+        topology.nodes.map((n) => ({ host: n.host, port: n.port })),
+        clusterOptions(topology, role),
+      );
+  }
+}
+
+/** Quits what bullConnection opened itself (a Cluster instance); BullMQ closes the options kinds. */
+export async function releaseBullConnection(connection: ConnectionOptions): Promise<void> {
+  if (connection instanceof Cluster) await connection.quit().catch(() => connection.disconnect());
+}
+
+/**
+ * What a wrong topology looks like, in words: cluster variables pointing at a plain server, a
+ * plain URL pointing at a cluster node, sentinels that do not know the master.
+ */
+export function explainTopologyError(topology: RedisTopology, error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (topology.kind === 'cluster' && /cluster support disabled|refresh slots cache|ClusterAllFailed/i.test(`${message} ${(error as Error)?.name ?? ''}`)) {
+    return `REDIS_CLUSTER points at ${describeRedis(topology)}, which is not a Redis Cluster (cluster support disabled): for one server use REDIS_URL=redis://host:port instead`;
+  }
+  if (topology.kind === 'single' && /MOVED|CROSSSLOT|CLUSTERDOWN/.test(message)) {
+    return `REDIS_URL points at a Redis Cluster node: set REDIS_CLUSTER=host:port,host:port (the cluster's nodes) instead of REDIS_URL`;
+  }
+  if (topology.kind === 'sentinel' && /sentinel|master/i.test(message)) {
+    return `the sentinels ${topology.sentinels.map((n) => `${n.host}:${n.port}`).join(',')} gave no master named "${topology.master}" (${message}): check REDIS_SENTINELS and REDIS_SENTINEL_MASTER (the name in "sentinel monitor NAME ...")`;
+  }
+  return undefined;
 }
 
 function unreachable(topology: RedisTopology, error: unknown): RestqError {
+  const wrong = explainTopologyError(topology, error);
+  if (wrong) return new RestqError('E_REDIS', wrong, { cause: error, permanent: true });
   const reason = error instanceof Error ? error.message : String(error);
   const name = variable(topology);
   return new RestqError(
@@ -96,7 +178,7 @@ function unreachable(topology: RedisTopology, error: unknown): RestqError {
  * start-up checks. Fails within seconds with a clear message when Redis is down, instead of
  * waiting for it to come back.
  */
-export async function connectRedis(topology: RedisTopology, options: { name?: string; timeoutMs?: number } = {}): Promise<Redis> {
+export async function connectRedis(topology: RedisTopology, options: { name?: string; timeoutMs?: number } = {}): Promise<RedisClient> {
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const redis = createRedisClient(topology, { name: options.name ?? 'restq-producer' });
   let lastError: unknown;
@@ -106,7 +188,8 @@ export async function connectRedis(topology: RedisTopology, options: { name?: st
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      redis.ping(),
+      // On a cluster a keyed command proves the slots are served, not just that one node answers.
+      topology.kind === 'cluster' ? redis.exists('restq:topology-check') : redis.ping(),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),

@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
@@ -61,9 +62,11 @@ export class CsvSink implements Sink {
   readonly #temp: string;
   #file: WriteStream | undefined;
   #error: Error | undefined;
+  readonly #ctx: SinkContext;
 
   constructor(spec: CsvSinkSpec, ctx: SinkContext) {
     this.#spec = spec;
+    this.#ctx = ctx;
     this.#target = outputPath(spec.path, { job: ctx.job.name, runId: ctx.runId, startedAt: ctx.startedAt }, ctx.configDir);
     this.#temp = `${this.#target}.tmp-${ctx.runId}`;
     this.description = `csv ${path.relative(process.cwd(), this.#target) || this.#target}`;
@@ -132,6 +135,7 @@ export class CsvSink implements Sink {
     await withFileLock(`${this.#target}.lock`, { code: 'E_SINK', what: `csv ${this.#target}` }, async () => {
       const existing = await stat(this.#target).catch(() => undefined);
       if (existing && existing.size > 0) {
+        if (this.#spec.header && columns.length > 0) await this.#checkHeader(columns);
         await copyFile(this.#target, merged);
       } else {
         const head = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom });
@@ -145,6 +149,33 @@ export class CsvSink implements Sink {
       await rename(merged, this.#target);
     });
     await rm(this.#temp, { force: true });
+  }
+
+  /** Appending under another header shifts columns silently: say so (the rows are still appended). */
+  async #checkHeader(columns: readonly string[]): Promise<void> {
+    const expected = await new Promise<string>((resolve, reject) => {
+      const head = csvStringifier({ delimiter: this.#spec.delimiter, bom: false });
+      let text = '';
+      head.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      head.on('end', () => resolve(text.replace(/\r?\n$/, '')));
+      head.on('error', reject);
+      head.end([...columns]);
+    });
+    const file = await open(this.#target, 'r');
+    let first: string;
+    try {
+      const buffer = Buffer.alloc(Math.min(64 * 1024, Buffer.byteLength(expected) * 4 + 1024));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      first = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+    } finally {
+      await file.close();
+    }
+    if (first !== expected) {
+      this.#ctx.logger.warn(
+        { file: this.#target, header: first, columns },
+        `csv ${this.#target}: append: true, but the file's header (${first}) differs from this run's columns (${expected}); the rows were appended under the old header. Start a new file (change csv.path) or list the columns under grid.columns`,
+      );
+    }
   }
 
   async abort(): Promise<void> {

@@ -57,9 +57,10 @@ export class WebhookSink implements Sink {
         throw this.#renameTimeout(error, request);
       }
     };
-    this.#attempts = options.retry?.attempts ?? WEBHOOK_RETRY.attempts;
+    this.#attempts = options.retry?.attempts ?? spec.retry?.attempts ?? WEBHOOK_RETRY.attempts;
     this.#transport = withRetry(named, {
       ...WEBHOOK_RETRY,
+      ...(spec.retry ? { attempts: spec.retry.attempts, maxDelay: spec.retry.maxDelay } : {}),
       ...options.retry,
       logger: ctx.logger.child({ sink: 'webhook' }),
       redactor: ctx.redactor,

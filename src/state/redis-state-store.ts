@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 import { RestqError } from '../errors/restq-error.js';
 import {
   DEFAULT_HISTORY_LIMIT,
@@ -16,7 +16,7 @@ import {
 
 export interface RedisStateStoreOptions {
   /** A client owned by the caller (the store never closes it). */
-  redis: Redis;
+  redis: RedisClient;
   /** RESTQ_PREFIX. Keys: `<prefix>:<queue>:state:…`, so a Cluster hash tag in the prefix covers them. */
   prefix: string;
   /** RESTQ_QUEUE: two queues under one prefix keep separate state. */
@@ -92,12 +92,12 @@ type FinishRunCommand = (
 
 type SetCursorCommand = (cursorKey: string, ...argv: string[]) => Promise<number>;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   restqFinishRun: FinishRunCommand;
   restqSetCursor: SetCursorCommand;
-}
+};
 
-function scripted(redis: Redis): ScriptedRedis {
+function scripted(redis: RedisClient): ScriptedRedis {
   const r = redis as ScriptedRedis;
   // defineCommand is idempotent per name; EVALSHA with a fallback to EVAL after a Redis restart.
   if (typeof r.restqFinishRun !== 'function') redis.defineCommand('restqFinishRun', { numberOfKeys: 4, lua: FINISH_RUN });

@@ -18,7 +18,8 @@ beforeAll(async () => {
     'connections.yaml': lines('connections:', '  demo:', '    baseUrl: ${API_URL}', '    accessToken: demo-static-token', '    retry: { attempts: 1 }'),
     'jobs/orders.yaml': lines('connection: demo', 'schedule: "0 * * * *"', 'grid:', '  path: /v1/orders', '  rows: $.data[*]', 'output:', '  - stdout: { format: ndjson }'),
     'jobs/count.yaml': lines('connection: demo', 'params: { status: open }', 'scalar:', '  path: /v1/orders/count', '  query: { status: "{{params.status}}" }', '  value: $.count', 'output:', '  - stdout:'),
-    'jobs/empty.yaml': lines('connection: demo', 'grid:', '  path: /v1/orders', '  rows: $.nothing[*]', 'output:', '  - stdout:'),
+    // Past the last page: an empty data array, a legitimate 0-row run.
+    'jobs/empty.yaml': lines('connection: demo', 'grid:', '  path: /v1/orders', '  query: { page: "99" }', '  rows: $.data[*]', 'output:', '  - stdout:'),
     'jobs/missing.yaml': lines('connection: demo', 'grid:', '  path: /v1/nowhere', '  rows: $.data[*]'),
   });
   broken = tempProject({
@@ -67,7 +68,7 @@ describe('restq run via the built binary', () => {
     const { code, stdout, stderr } = await runCli(['--config', project.dir, 'run', 'empty'], { env: env() });
     expect(code).toBe(0);
     expect(stdout).toBe('');
-    expect(stderr.match(/grid\.rows \$\.nothing\[\*\] matched no rows/g)).toHaveLength(1);
+    expect(stderr.match(/grid\.rows \$\.data\[\*\] matched no rows/g)).toHaveLength(1);
     expect(stderr).toMatch(/empty \S+: 0 rows, 1 page, .* → stdout ndjson\n$/);
   });
 

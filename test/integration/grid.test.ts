@@ -181,7 +181,7 @@ describe('grid rows to CSV', () => {
   });
 
   it('writes an empty file for 0 rows without columns (there is no first row to take a header from)', async () => {
-    body = { other: [1] };
+    body = { data: [], other: [1] };
     const p = setup(['grid:', '  path: /rows', '  rows: $.data[*]', 'output:', '  - csv: out/x.csv'], { 'out/x.csv': 'id\r\n1\r\n' });
     const run = await runInProcess(p.dir, 'extract');
     expect(run.result).toMatchObject({ rows: 0 });

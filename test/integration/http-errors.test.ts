@@ -71,7 +71,7 @@ describe('HTTP failures are clear errors without secrets', () => {
     const { error } = await run(server.url, '/html');
     expect(error).toMatchObject({ code: 'E_RESPONSE' });
     expect((error as Error).message).toMatch(
-      new RegExp(`^GET ${server.url}/html\\?api_key=\\[secret key-…\\(15\\)\\] answered 200 with a body that is not JSON \\(text/html; charset=utf-8, \\d+ bytes\\): <html><body>Maintenance window</body></html>$`),
+      new RegExp(`^GET ${server.url}/html\\?api_key=\\[secret key-…\\(15\\)\\] answered 200, but the response is not JSON \\(text/html; charset=utf-8, \\d+ bytes\\); first bytes: <html><body>Maintenance window</body></html>$`),
     );
   });
 

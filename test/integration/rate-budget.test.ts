@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Connection } from '../../src/config/types.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
@@ -15,7 +15,7 @@ const CHILD = path.resolve('test/helpers/rate-limited-child.ts');
 const redisUrl = inject('redisUrl');
 const prefix = `restq-test-${randomUUID()}`;
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
   redis = createRedisClient({ kind: 'single', url: redisUrl });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection.js';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MemoryTokenStore } from '../../src/auth/memory-token-store.js';
 import { tokenProviders } from '../../src/auth/token-provider-factory.js';
@@ -198,7 +198,7 @@ describe('responses: rules', () => {
 describe('429 without Retry-After', () => {
   const redisUrl = inject('redisUrl');
   const prefix = `restq-test-${randomUUID()}`;
-  let redis: Redis;
+  let redis: RedisClient;
   beforeAll(() => {
     redis = createRedisClient({ kind: 'single', url: redisUrl });
   });
