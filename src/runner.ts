@@ -18,6 +18,8 @@ export interface RunProgress {
   rows: number;
   bytes: number;
   elapsedMs: number;
+  /** Bytes the API announced (Content-Length) for a run of one page: lets the progress line show an ETA. */
+  totalBytes?: number | undefined;
 }
 
 export interface RunOptions {
@@ -100,7 +102,11 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const started = clock();
   const runId = options.runId ?? newRunId(started);
   setRunFields({ job: job.name, runId, connection: job.connection });
-  const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
+  // Bind only what the caller's logger does not carry yet (a worker binds runId and job): pino
+  // would write a key bound twice twice.
+  const bound = options.logger.bindings();
+  const fields = Object.fromEntries(Object.entries({ job: job.name, runId, connection: job.connection }).filter(([key]) => !(key in bound)));
+  const logger = options.logger.child(fields);
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
   const ctx: TemplateContext = {
@@ -153,8 +159,10 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
       for await (const page of fetchGridPages(job, ctx, deps)) {
         const rows = page.rows.map((row) => projector.project(row));
         columns = projector.columns ?? [];
-        // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
-        if (page.pageDone) progress.pages++;
+        // A page arrives in chunks (huge pages are streamed): it counts from its first chunk, so the
+        // counter never shows "pages 0" beside rows of page 1.
+        progress.pages = Math.max(progress.pages, page.page);
+        if (!job.grid.paginate && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
         progress.rows += rows.length;
         progress.bytes += page.bytes;
         if (rows.length > 0) await deliver(rows);

@@ -44,7 +44,7 @@ export class ApiClient {
       const response = await this.#deps.transport({ ...request, headers });
       if (response.status === 401 && token && attempt === 1) {
         await response.body.dump?.().catch(() => undefined);
-        this.#deps.logger.info({ connection: connection.name, version: token.version }, 'API answered 401: refreshing the access token once');
+        this.#deps.logger.info({ version: token.version }, 'API answered 401: refreshing the access token once');
         if (await tokens.invalidate(token, request.signal)) {
           token = await tokens.get(request.signal);
           continue;

@@ -72,7 +72,7 @@ export function withRetry(transport: Transport, options: RetryOptions): Transpor
       const last = attempt >= options.attempts;
       let info: RetryInfo;
       try {
-        const response = await transport(request);
+        const response = await transport(attempt === 1 ? request : { ...request, attempt });
         if (last || !retryStatus(response.status, request.method)) return response;
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now());
         await discard(response);

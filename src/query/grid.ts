@@ -24,6 +24,8 @@ export interface Page {
   /** 1-based number of the page this chunk belongs to. */
   readonly page: number;
   readonly pageDone: boolean;
+  /** The page's Content-Length when the API sent one (a total for the progress line). */
+  readonly contentLength?: number | undefined;
 }
 
 export interface QueryDeps {
@@ -76,11 +78,13 @@ export async function* fetchGridPages(job: GridJob, ctx: TemplateContext, deps: 
     const chunks: Chunks = plan
       ? streamRows(response, request, { rowKeys: plan.rowKeys, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
       : wholeBodyRows(job, response, request, deps, paginator.valuePaths);
+    const length = Number(response.headers['content-length']);
+    const contentLength = Number.isSafeInteger(length) && length > 0 ? length : undefined;
     let tail: PageTail;
     try {
       let step = await chunks.next();
       for (; !step.done; step = await chunks.next()) {
-        yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false };
+        yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false, contentLength };
       }
       tail = step.value;
     } finally {

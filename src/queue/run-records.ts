@@ -15,6 +15,8 @@ export interface RunRecord {
   attempt: number;
   /** The error message (already redacted) when it did not complete. */
   error: string | null;
+  /** The error's stable code (E_HTTP, E_CONFIG…) when it did not complete. */
+  errorCode?: string | null;
 }
 
 /**
@@ -51,6 +53,11 @@ export class RunRecords {
   async list(job: string, count = this.#limit): Promise<RunRecord[]> {
     const raw = await this.#redis.lrange(this.#runsKey(job), 0, count - 1);
     return raw.map((text) => JSON.parse(text) as RunRecord);
+  }
+
+  /** The newest record of one run, among the job's kept records. */
+  async find(job: string, runId: string): Promise<RunRecord | undefined> {
+    return (await this.list(job)).find((record) => record.runId === runId);
   }
 
   async last(job: string): Promise<RunRecord | undefined> {

@@ -113,7 +113,7 @@ export class RunWorker {
     try {
       request = parseRunRequest(job.data, job.name, config);
     } catch (error) {
-      if (config.jobs[job.name]) await this.#record(job.name, runId, 'failed', started, 0, attempt, (error as Error).message);
+      if (config.jobs[job.name]) await this.#record(job.name, runId, 'failed', started, 0, attempt, (error as Error).message, isRestqError(error) ? error.code : 'E_CONFIG');
       throw error;
     }
     const logger = this.#logger.child({ runId, job: request.job, attempt });
@@ -161,7 +161,8 @@ export class RunWorker {
       const message = config.redactor.redact(error instanceof Error ? error.message : String(error));
       const permanent = (isRestqError(error) && error.permanent) || error instanceof UnrecoverableError;
       const final = permanent || attempt >= (job.opts.attempts ?? 1);
-      await this.#record(request.job, runId, final ? 'failed' : 'retrying', started, rows, attempt, message);
+      const code = isRestqError(error) ? error.code : 'E_UNKNOWN';
+      await this.#record(request.job, runId, final ? 'failed' : 'retrying', started, rows, attempt, message, code);
       logger.debug({ error: message, permanent }, 'run attempt failed');
       // Re-thrown with the redacted message only: BullMQ stores it in Redis as failedReason.
       if (permanent) throw new UnrecoverableError(message);
@@ -181,10 +182,10 @@ export class RunWorker {
     return uses;
   }
 
-  async #record(job: string, runId: string, status: RunRecord['status'], started: Date, rows: number, attempt: number, error: string | null): Promise<void> {
+  async #record(job: string, runId: string, status: RunRecord['status'], started: Date, rows: number, attempt: number, error: string | null, errorCode: string | null = null): Promise<void> {
     const finished = new Date();
     await this.#records
-      .add({ runId, job, status, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), rows, attempt, error })
+      .add({ runId, job, status, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), rows, attempt, error, errorCode })
       .catch((e: unknown) => this.#logger.warn({ err: e }, 'could not record the run for `restq status`'));
   }
 }
