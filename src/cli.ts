@@ -9,7 +9,6 @@ import { formatScheduleSync, scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
 import { formatStatus, statusCommand } from './commands/status.js';
 import { runWorkerService } from './commands/worker.js';
-import { isDistributed, readQueueSettings } from './queue/queue-settings.js';
 import { formatTokenReport, tokenCommand } from './commands/token.js';
 import { formatSummary, ProgressLine } from './commands/progress-line.js';
 import { validateSummary } from './commands/validate.js';
@@ -23,9 +22,10 @@ import { ApiClients } from './http/api-clients.js';
 import { httpPolicy } from './http/http-policy.js';
 import { RedisRateLimiters } from './http/redis-rate-limiter.js';
 import { createLogger, type Logger } from './logger.js';
-import { createRedisClient, redisPrefix } from './redis-client.js';
+import { createRedisClient } from './redis/redis-connection.js';
+import { readSettings, type QueueSettings, type Settings } from './runtime/settings.js';
 import { runJob } from './runner.js';
-import { dashboardAuthFromEnv, isLoopbackHost } from './ops/dashboard.js';
+import { dashboardAuth, isLoopbackHost } from './ops/dashboard-auth.js';
 import { serveDashboard } from './ops/serve-dashboard.js';
 
 /** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
@@ -43,9 +43,17 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
-function readDistributedSettings(command: string) {
-  if (!isDistributed()) throw new UsageError(`restq ${command} needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379): it works on the BullMQ queue in Redis`);
-  return readQueueSettings();
+let cachedSettings: Settings | undefined;
+
+/** The environment, read once (when the first command runs; `--help` never reads it). */
+function settings(): Settings {
+  return (cachedSettings ??= readSettings(process.env));
+}
+
+function readDistributedSettings(command: string): QueueSettings {
+  const queue = settings().queue;
+  if (!queue) throw new UsageError(`restq ${command} needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379): it works on the BullMQ queue in Redis`);
+  return queue;
 }
 
 interface GlobalOptions {
@@ -54,15 +62,15 @@ interface GlobalOptions {
 }
 
 function configDir(options: GlobalOptions): string {
-  return path.resolve(options.config ?? process.env['RESTQ_CONFIG_DIR'] ?? process.cwd());
+  return path.resolve(options.config ?? settings().configDir ?? process.cwd());
 }
 
 function load(options: GlobalOptions): Config {
-  return loadConfig({ dir: configDir(options) });
+  return loadConfig({ dir: configDir(options), env: settings().env });
 }
 
 function logger(options: GlobalOptions, config?: Config): Logger {
-  return createLogger({ level: options.logLevel ?? process.env['LOG_LEVEL'] ?? 'info', redactor: config?.redactor });
+  return createLogger({ level: options.logLevel ?? settings().logLevel ?? 'info', color: settings().color, redactor: config?.redactor });
 }
 
 function collectParam(value: string, previous: Record<string, ParamValue> | undefined): Record<string, ParamValue> {
@@ -79,7 +87,7 @@ function printError(error: unknown, config?: Config): void {
   } else if (isRestqError(error)) {
     process.stderr.write(`error [${error.code}]: ${redact(error.message)}\n`);
   } else {
-    const text = error instanceof Error ? (process.env['LOG_LEVEL'] === 'debug' ? (error.stack ?? error.message) : error.message) : String(error);
+    const text = error instanceof Error ? (cachedSettings?.logLevel === 'debug' ? (error.stack ?? error.message) : error.message) : String(error);
     process.stderr.write(`error: ${redact(text)}\n`);
   }
 }
@@ -120,11 +128,11 @@ export function buildProgram(): Command {
       }
       const log = logger(globals, config);
       for (const warning of config.warnings) log.warn(warning);
-      const store = await openTokenStore({ config, logger: log });
-      // With REDIS_URL, `run` spends the same rate budget as the workers.
-      const redisUrl = process.env['REDIS_URL'];
-      const redis = redisUrl && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(redisUrl, { logger: log }) : undefined;
-      const rateLimiters = redis ? new RedisRateLimiters({ redis, prefix: redisPrefix() }) : undefined;
+      const store = await openTokenStore({ config, settings: settings(), logger: log });
+      // With Redis, `run` spends the same rate budget as the workers.
+      const queue = settings().queue;
+      const redis = queue && config.connections[config.jobs[jobName]!.connection]?.rateLimit ? createRedisClient(queue.redis, { logger: log }) : undefined;
+      const rateLimiters = redis && queue ? new RedisRateLimiters({ redis, prefix: queue.prefix }) : undefined;
       const clients = new ApiClients({
         config,
         logger: log,
@@ -159,7 +167,7 @@ export function buildProgram(): Command {
         throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
       }
       const log = logger(globals, config);
-      const store = await openTokenStore({ config, logger: log });
+      const store = await openTokenStore({ config, settings: settings(), logger: log });
       try {
         const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
         process.stdout.write(config.redactor.redact(formatTokenReport(report)));
@@ -180,15 +188,15 @@ export function buildProgram(): Command {
       const config = load(globals);
       let dashboard: { port: number; host: string } | undefined;
       if (options.dashboard) {
-        if (!isDistributed()) throw new UsageError('--dashboard needs REDIS_URL: the dashboard shows the BullMQ queue of distributed mode');
+        if (!settings().queue) throw new UsageError('--dashboard needs REDIS_URL: the dashboard shows the BullMQ queue of distributed mode');
         const port = Number(options.dashboardPort);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard-port expects a port number, got "${options.dashboardPort}"`);
-        if (!isLoopbackHost(options.dashboardHost) && !dashboardAuthFromEnv()) {
+        if (!isLoopbackHost(options.dashboardHost) && !dashboardAuth(settings())) {
           throw new UsageError(`refusing to serve the dashboard on ${options.dashboardHost} without authentication: set RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD`);
         }
         dashboard = { port, host: options.dashboardHost };
       }
-      await startCommand({ config, logger: logger(globals, config), concurrency: options.concurrency, dashboard });
+      await startCommand({ config, settings: settings(), logger: logger(globals, config), concurrency: options.concurrency, dashboard });
     });
 
   program
@@ -196,12 +204,12 @@ export function buildProgram(): Command {
     .description('only process queued runs (needs REDIS_URL)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
     .action(async (options: { concurrency: number }) => {
-      if (!isDistributed()) {
+      if (!settings().queue) {
         throw new UsageError('restq worker needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379); without Redis, use `restq start` to run the schedules in one process');
       }
       const globals = program.opts<GlobalOptions>();
       const config = load(globals);
-      await runWorkerService({ config, settings: readQueueSettings(), logger: logger(globals, config), concurrency: options.concurrency });
+      await runWorkerService({ config, settings: settings(), logger: logger(globals, config), concurrency: options.concurrency });
     });
 
   program
@@ -261,9 +269,9 @@ export function buildProgram(): Command {
     .action(async (options: { port: string; host: string; minWorkers: string }) => {
       const globals = program.opts<GlobalOptions>();
       const config = load(globals);
-      if (!isDistributed()) throw new UsageError('dashboard needs REDIS_URL (e.g. redis://127.0.0.1:6379): it shows the BullMQ queue that workers share');
-      const settings = readQueueSettings();
-      const location = { redisUrl: settings.redisUrl, queueName: settings.queue, prefix: settings.prefix };
+      const queue = settings().queue;
+      if (!queue) throw new UsageError('dashboard needs REDIS_URL (e.g. redis://127.0.0.1:6379): it shows the BullMQ queue that workers share');
+      const location = { redis: queue.redis, queueName: queue.queue, prefix: queue.prefix };
       const port = Number(options.port);
       const minWorkers = Number(options.minWorkers);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${options.port}"`);
@@ -271,7 +279,7 @@ export function buildProgram(): Command {
       const log = logger(globals, config);
       let dashboard;
       try {
-        dashboard = await serveDashboard({ location, port, host: options.host, minWorkers, logger: log });
+        dashboard = await serveDashboard({ location, auth: dashboardAuth(settings()), port, host: options.host, minWorkers, logger: log });
       } catch (error) {
         if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);
         throw error;

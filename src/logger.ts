@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Redactor } from './config/redactor.js';
-import { colourWanted, formatPretty } from './log/pretty-format.js';
+import { formatPretty } from './log/pretty-format.js';
 import { stderrStatusTerminal, type StatusTerminal } from './log/terminal.js';
 import { runFields } from './ops/run-context.js';
 
@@ -59,16 +59,16 @@ function dropBound(logger: Logger, object: unknown): unknown {
 }
 
 export interface LoggerOptions {
-  /** @default process.env.LOG_LEVEL ?? "info" */
-  level?: string;
+  /** From `--log-level` or LOG_LEVEL (settings). @default "info" */
+  level?: string | undefined;
   /** Where JSON lines go. @default stderr */
   destination?: NodeJS.WritableStream;
   /** Scrubs known secret values out of messages and error texts. */
   redactor?: Redactor;
   /** Human-friendly lines instead of JSON lines. @default stderr is a TTY */
   pretty?: boolean;
-  /** ANSI colours in pretty lines. @default NO_COLOR is unset or empty */
-  colour?: boolean;
+  /** Colors in pretty output (false when NO_COLOR is set: settings.color). @default true */
+  color?: boolean;
 }
 
 /**
@@ -94,7 +94,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const redactor = options.redactor;
   const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
   const base = {
-    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    level: options.level ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
     // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
@@ -126,7 +126,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     },
   };
-  const prettyOptions = { colour: options.colour ?? colourWanted(), stacks: base.level === 'debug' || base.level === 'trace' };
+  const prettyOptions = { colour: options.color ?? true, stacks: base.level === 'debug' || base.level === 'trace' };
   const destination = options.destination;
   if (destination) {
     if (options.pretty !== true) return pino(base, destination as pino.DestinationStream);

@@ -4,17 +4,17 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createModeClients } from '../../dist/commands/api-clients-for-mode.js';
 import { loadConfig } from '../../dist/config/load-config.js';
-import { readQueueSettings } from '../../dist/queue/queue-settings.js';
-import { createWorkerRedis } from '../../dist/queue/redis-connection.js';
+import { createRedisClient } from '../../dist/redis/redis-connection.js';
+import { readSettings } from '../../dist/runtime/settings.js';
 import { RunWorker } from '../../dist/queue/run-worker.js';
 
 const [redisUrl, prefix, queue, concurrency, dir] = process.argv.slice(2);
-const env = { REDIS_URL: redisUrl, RESTQ_PREFIX: prefix, RESTQ_QUEUE: queue };
+const all = readSettings({ REDIS_URL: redisUrl, RESTQ_PREFIX: prefix, RESTQ_QUEUE: queue });
 const config = loadConfig({ dir, env: {} });
-const settings = readQueueSettings(env);
+const settings = all.queue;
 const logger = pino({ level: 'warn' });
-const redis = createWorkerRedis(settings, logger);
-const mode = await createModeClients(config, logger, env);
+const redis = createRedisClient(settings.redis, { role: 'blocking', name: 'restq-worker', logger });
+const mode = await createModeClients(config, logger, all);
 // The scalar job prints its value on stdout: discard it, the bench measures the queue.
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency: Number(concurrency), stdout: discard });

@@ -9,12 +9,13 @@ import { tokenProviders } from '../../dist/auth/token-providers.js';
 import { loadConfig } from '../../dist/config/load-config.js';
 import { ApiClients } from '../../dist/http/api-clients.js';
 import { runJob } from '../../dist/runner.js';
+import { readSettings } from '../../dist/runtime/settings.js';
 
 const [redisUrl, prefix, dir, concurrency, durationMs] = process.argv.slice(2);
-const env = { REDIS_URL: redisUrl, RESTQ_PREFIX: prefix };
+const settings = readSettings({ REDIS_URL: redisUrl, RESTQ_PREFIX: prefix });
 const config = loadConfig({ dir, env: {} });
 const logger = pino({ level: 'error' });
-const store = await openTokenStore({ config, logger, env, redisMode: 'blocking' });
+const store = await openTokenStore({ config, logger, settings, redisRole: 'blocking' });
 const providers = tokenProviders({ config, store, logger });
 const waits = [];
 /** The connection's token provider, timing every get() (most are cache hits; the tail is the refresh). */

@@ -22,6 +22,8 @@ export interface FileTokenStoreOptions {
 interface StateFile {
   format: 1;
   connections: Record<string, TokenState>;
+  /** Other owners' sections of the shared file (job state: src/state/file-state-store.ts), kept as they are. */
+  [other: string]: unknown;
 }
 
 const SECRET_KEYS = ['accessToken', 'refreshToken'] as const;
@@ -116,7 +118,7 @@ export class FileTokenStore implements TokenStore {
     const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     const handle = await open(temp, 'w', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify({ format: 1, connections }, null, 2)}\n`);
+      await handle.writeFile(`${JSON.stringify({ ...data, format: 1, connections }, null, 2)}\n`);
       await handle.sync();
     } finally {
       await handle.close();

@@ -3,28 +3,10 @@ import { RestqError } from '../errors/restq-error.js';
 
 const PREFIX = 'enc:v1:';
 
-/** Encrypts token state at rest (file and Redis stores) with AES-256-GCM. */
+/** Encrypts token state at rest (file and Redis stores) with AES-256-GCM; the key is RESTQ_SECRET_KEY (runtime/settings.ts). */
 export interface SecretBox {
   seal(plain: string): string;
   open(sealed: string): string;
-}
-
-/**
- * Parses RESTQ_SECRET_KEY: 32 random bytes as 64 hex characters or base64 (`openssl rand -hex 32`).
- * Any other value is a start-up error; undefined or empty means no encryption.
- */
-export function parseSecretKey(value: string | undefined): Buffer | undefined {
-  if (value === undefined || value === '') return undefined;
-  const trimmed = value.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
-  if (!key || key.length !== 32) {
-    throw new RestqError(
-      'E_CONFIG',
-      `RESTQ_SECRET_KEY must be 32 random bytes as 64 hex characters or base64 (got ${trimmed.length} characters); create one with: openssl rand -hex 32`,
-      { permanent: true },
-    );
-  }
-  return key;
 }
 
 export function createSecretBox(key: Buffer): SecretBox {

@@ -8,8 +8,8 @@ import { httpPolicy } from '../http/http-policy.js';
 import { RedisRateLimiters } from '../http/redis-rate-limiter.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { isDistributed, readQueueSettings } from '../queue/queue-settings.js';
-import { createWorkerRedis } from '../queue/redis-connection.js';
+import { createRedisClient } from '../redis/redis-connection.js';
+import type { Settings } from '../runtime/settings.js';
 
 export interface ModeClients {
   clients: ApiClients;
@@ -18,25 +18,24 @@ export interface ModeClients {
 }
 
 /**
- * API clients for a long-running process (worker, start). Distributed (REDIS_URL set): tokens
+ * API clients for a long-running process (worker, start). Distributed (Redis configured): tokens
  * in the Redis store and rate budgets in Redis, both shared by every worker; standalone: tokens
  * in `.restq/state.json`, budgets in memory. Retries per the connection's `retry` either way.
  */
 export async function createModeClients(
   config: Config,
   logger: Logger,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  settings: Settings,
   metrics?: Metrics,
 ): Promise<ModeClients> {
-  const tokenStore = await openTokenStore({ config, logger, env, redisMode: 'blocking' });
+  const tokenStore = await openTokenStore({ config, logger, settings, redisRole: 'blocking' });
   const rateLimited = Object.values(config.connections).some((c) => c.rateLimit);
   // Workers wait through a Redis restart rather than failing runs (blocking client).
   let redis: Redis | undefined;
   let rateLimiters: RedisRateLimiters | undefined;
-  if (isDistributed(env) && rateLimited) {
-    const settings = readQueueSettings(env);
-    redis = createWorkerRedis(settings, logger);
-    rateLimiters = new RedisRateLimiters({ redis, prefix: settings.prefix });
+  if (settings.queue && rateLimited) {
+    redis = createRedisClient(settings.queue.redis, { role: 'blocking', name: 'restq-worker', logger });
+    rateLimiters = new RedisRateLimiters({ redis, prefix: settings.queue.prefix });
   }
   const clients = new ApiClients({
     config,

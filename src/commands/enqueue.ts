@@ -1,6 +1,6 @@
 import type { Config, ParamValue } from '../config/types.js';
 import { enqueueRun, waitForRun, type RunOutcome } from '../queue/enqueue-run.js';
-import type { QueueSettings } from '../queue/queue-settings.js';
+import type { QueueSettings } from '../runtime/settings.js';
 import { openRunQueue } from '../queue/run-queue.js';
 import type { RunJobProgress } from '../queue/run-worker.js';
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { QueueSettings } from '../queue/queue-settings.js';
+import type { QueueSettings } from '../runtime/settings.js';
 import { openRunQueue } from '../queue/run-queue.js';
 import { syncSchedules, type ScheduleSync } from '../queue/schedules.js';
 

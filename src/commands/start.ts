@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../logger.js';
-import { isDistributed, readQueueSettings, readShutdownGraceMs, safeRedisUrl } from '../queue/queue-settings.js';
+import { describeRedis } from '../redis/redis-connection.js';
+import type { Settings } from '../runtime/settings.js';
 import { StandaloneScheduler } from '../queue/standalone-scheduler.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
 import { createModeClients } from './api-clients-for-mode.js';
@@ -11,7 +12,7 @@ export interface StartOptions {
   config: Config;
   logger: Logger;
   concurrency: number;
-  env?: Readonly<Record<string, string | undefined>>;
+  settings: Settings;
   /** Serve the dashboard from this process (distributed mode only). @default none */
   dashboard?: { port: number; host: string } | undefined;
   /** Where start-up lines go. @default stderr */
@@ -25,19 +26,20 @@ export interface StartOptions {
  */
 export async function startCommand(options: StartOptions): Promise<void> {
   const { config, logger, concurrency } = options;
-  const env = options.env ?? process.env;
   const print = options.print ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (isDistributed(env)) {
-    const settings = readQueueSettings(env);
-    print(`restq start: distributed mode (REDIS_URL is set: ${safeRedisUrl(settings.redisUrl)}, queue "${settings.queue}", prefix "${settings.prefix}")`);
-    const sync = await scheduleCommand(config, settings);
-    for (const line of formatScheduleSync(sync, settings.queue)) print(line);
+  const { settings } = options;
+  if (settings.queue) {
+    const queue = settings.queue;
+    const how = queue.redis.kind === 'single' ? 'REDIS_URL is set' : queue.redis.kind === 'sentinel' ? 'REDIS_SENTINELS is set' : 'REDIS_CLUSTER is set';
+    print(`restq start: distributed mode (${how}: ${describeRedis(queue.redis)}, queue "${queue.queue}", prefix "${queue.prefix}")`);
+    const sync = await scheduleCommand(config, queue);
+    for (const line of formatScheduleSync(sync, queue.queue)) print(line);
     await runWorkerService({ config, settings, logger, concurrency, dashboard: options.dashboard });
     return;
   }
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
-  const graceMs = readShutdownGraceMs(env);
-  const mode = await createModeClients(config, logger, env);
+  const graceMs = settings.shutdownGraceMs;
+  const mode = await createModeClients(config, logger, settings);
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
   const entries = scheduler.start();
   for (const e of entries) print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);

@@ -16,18 +16,18 @@ import { locate } from './yaml-positions.js';
 export interface LoadOptions {
   /** Config directory. @default process.cwd() */
   dir?: string;
-  /** Environment for `${VAR}`; `.env` beside connections.yaml fills what it lacks. @default process.env */
-  env?: Readonly<Record<string, string | undefined>>;
+  /** Environment for `${VAR}` (settings.env); `.env` beside connections.yaml fills what it lacks. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /**
  * Reads connections.yaml and jobs/*.yaml, checks everything, and returns a frozen Config or
  * throws one ConfigError listing every problem found (as `file:line:col message`).
  */
-export function loadConfig(options: LoadOptions = {}): Config {
+export function loadConfig(options: LoadOptions): Config {
   const dir = path.resolve(options.dir ?? process.cwd());
   const issues: ConfigIssue[] = [];
-  const env = withDotEnv(dir, options.env ?? process.env, issues);
+  const env = withDotEnv(dir, options.env, issues);
 
   const connectionsFile = path.join(dir, 'connections.yaml');
   if (!existsSync(connectionsFile)) {

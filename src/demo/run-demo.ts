@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load-config.js';
 import { ApiClients } from '../http/api-clients.js';
 import { createLogger } from '../logger.js';
 import { runJob } from '../runner.js';
+import { readSettings } from '../runtime/settings.js';
 import { startSampleApi } from './sample-api.js';
 
 /**
@@ -22,12 +23,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const initialRefreshToken = `demo-rt-${randomBytes(8).toString('hex')}`;
 const api = await startSampleApi({ refreshToken: initialRefreshToken });
 process.stderr.write(`sample API listening on ${api.url}\n`);
-const env = { ...process.env, DEMO_API_URL: api.url, DEMO_REFRESH_TOKEN: initialRefreshToken };
+const settings = readSettings({ ...process.env, DEMO_API_URL: api.url, DEMO_REFRESH_TOKEN: initialRefreshToken });
 let failed = 0;
 try {
-  const config = loadConfig({ dir: root, env });
-  const logger = createLogger({ level: process.env['LOG_LEVEL'] ?? 'warn', redactor: config.redactor });
-  const store = await openTokenStore({ config, env });
+  const config = loadConfig({ dir: root, env: settings.env });
+  const logger = createLogger({ level: settings.logLevel ?? 'warn', color: settings.color, redactor: config.redactor });
+  const store = await openTokenStore({ config, settings });
   const clients = new ApiClients({ config, logger, tokens: tokenProviders({ config, store, logger }) });
   try {
     for (const name of Object.keys(config.jobs)) {

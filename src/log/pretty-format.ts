@@ -24,11 +24,6 @@ export interface PrettyOptions {
   stacks: boolean;
 }
 
-/** NO_COLOR (https://no-color.org): any non-empty value turns colours off. */
-export function colourWanted(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !env['NO_COLOR'];
-}
-
 function paint(on: boolean, code: string, text: string): string {
   return on ? `\x1b[${code}m${text}\x1b[0m` : text;
 }

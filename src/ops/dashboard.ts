@@ -12,11 +12,7 @@ import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../logger.js';
 import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from './heartbeat.js';
 import { Metrics } from './metrics.js';
-
-export interface DashboardAuth {
-  user: string;
-  password: string;
-}
+import { isLoopbackHost, type DashboardAuth } from './dashboard-auth.js';
 
 export interface DashboardOptions {
   /** The restq BullMQ queue. */
@@ -62,22 +58,6 @@ export async function checkHealth(redis: Redis, prefix: string, queueName: strin
   } catch (error) {
     return { ok: false, redis: (error as Error).message, workers: 0, minWorkers };
   }
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
-}
-
-/** Credentials from RESTQ_DASHBOARD_USER / RESTQ_DASHBOARD_PASSWORD; both or neither. */
-export function dashboardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): DashboardAuth | undefined {
-  const user = env['RESTQ_DASHBOARD_USER'];
-  const password = env['RESTQ_DASHBOARD_PASSWORD'];
-  if (!user && !password) return undefined;
-  if (!user || !password) {
-    throw new RestqError('E_USAGE', 'set both RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD for dashboard Basic auth, or neither', { permanent: true });
-  }
-  return { user, password };
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();

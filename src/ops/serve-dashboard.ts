@@ -1,12 +1,14 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { createDashboardApp, dashboardAuthFromEnv, listenDashboard, type ListenOptions } from './dashboard.js';
+import { createRedisClient } from '../redis/redis-connection.js';
+import type { RedisTopology } from '../runtime/settings.js';
+import type { DashboardAuth } from './dashboard-auth.js';
+import { createDashboardApp, listenDashboard, type ListenOptions } from './dashboard.js';
 import type { Metrics } from './metrics.js';
 
-/** Where the restq queue lives (from readQueueSettings: REDIS_URL, RESTQ_QUEUE, RESTQ_PREFIX). */
+/** Where the restq queue lives (from the queue settings: Redis topology, RESTQ_QUEUE, RESTQ_PREFIX). */
 export interface QueueLocation {
-  redisUrl: string;
+  redis: RedisTopology;
   queueName: string;
   prefix: string;
 }
@@ -18,7 +20,8 @@ export interface ServeDashboardOptions extends ListenOptions {
   selfWorkerId?: string | undefined;
   /** @default 1 */
   minWorkers?: number;
-  env?: NodeJS.ProcessEnv;
+  /** Basic auth (RESTQ_DASHBOARD_USER/PASSWORD); required off loopback. @default none */
+  auth?: DashboardAuth | undefined;
 }
 
 export interface ServedDashboard {
@@ -29,10 +32,10 @@ export interface ServedDashboard {
 /** Opens the queue and a fail-fast Redis client, and serves the dashboard until `close`. */
 export async function serveDashboard(options: ServeDashboardOptions): Promise<ServedDashboard> {
   const { location } = options;
-  const auth = dashboardAuthFromEnv(options.env);
+  const { auth } = options;
   // BullMQ wants a connection that retries forever; health checks want one that fails fast.
-  const queueRedis = new Redis(location.redisUrl, { maxRetriesPerRequest: null });
-  const healthRedis = new Redis(location.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1000 });
+  const queueRedis = createRedisClient(location.redis, { role: 'blocking', name: 'restq-dashboard' });
+  const healthRedis = createRedisClient(location.redis, { role: 'probe', name: 'restq-health' });
   for (const client of [queueRedis, healthRedis]) {
     client.on('error', (error: Error) => options.logger?.debug({ err: error }, 'dashboard Redis connection error'));
   }

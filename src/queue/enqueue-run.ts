@@ -3,7 +3,7 @@ import type { Config, ParamValue } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { RunResult } from '../runner.js';
 import { newRunId } from '../run-id.js';
-import { workerRedisOptions } from './redis-connection.js';
+import { bullConnection } from '../redis/redis-connection.js';
 import { runJobOptions, type RunQueue } from './run-queue.js';
 import type { RunJobProgress } from './run-worker.js';
 
@@ -45,7 +45,7 @@ async function failureOf(runQueue: RunQueue, jobName: string, runId: string): Pr
  */
 export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: (progress: RunJobProgress) => void): Promise<RunOutcome> {
   const { settings, queue } = runQueue;
-  const events = new QueueEvents(settings.queue, { connection: workerRedisOptions(settings), prefix: settings.prefix });
+  const events = new QueueEvents(settings.queue, { connection: bullConnection(settings.redis, 'restq-events'), prefix: settings.prefix });
   events.on('error', () => undefined);
   let poll: NodeJS.Timeout | undefined;
   try {

@@ -1,8 +1,8 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Job } from '../config/types.js';
-import { connectProducerRedis } from './redis-connection.js';
-import type { QueueSettings } from './queue-settings.js';
+import { connectRedis } from '../redis/redis-connection.js';
+import type { QueueSettings } from '../runtime/settings.js';
 import { RunRecords } from './run-records.js';
 import type { RunRequest } from './run-request.js';
 
@@ -27,7 +27,7 @@ export interface RunQueue {
 
 /** Connects (failing fast with a clear message when Redis is down) and opens the queue. */
 export async function openRunQueue(settings: QueueSettings): Promise<RunQueue> {
-  const redis = await connectProducerRedis(settings);
+  const redis = await connectRedis(settings.redis);
   const queue = new Queue<RunRequest>(settings.queue, { connection: redis, prefix: settings.prefix });
   queue.on('error', () => undefined); // surfaced by the awaited calls themselves
   return {

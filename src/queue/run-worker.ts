@@ -6,8 +6,8 @@ import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
-import { workerRedisOptions } from './redis-connection.js';
-import type { QueueSettings } from './queue-settings.js';
+import { bullConnection } from '../redis/redis-connection.js';
+import type { QueueSettings } from '../runtime/settings.js';
 import { RunRecords, type RunRecord } from './run-records.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
 
@@ -59,7 +59,7 @@ export class RunWorker {
     // Three parameters: BullMQ passes the abort signal (lock lost, cancelJob) only then.
     const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
-      connection: workerRedisOptions(settings),
+      connection: bullConnection(settings.redis),
       prefix: settings.prefix,
       concurrency: options.concurrency ?? 1,
       lockDuration: settings.lockDurationMs,

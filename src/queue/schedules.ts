@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { RestqError } from '../errors/restq-error.js';
 import type { Config } from '../config/types.js';
 import { runJobOptions } from './run-queue.js';
-import type { QueueSettings } from './queue-settings.js';
+import type { QueueSettings } from '../runtime/settings.js';
 import type { RunRequest } from './run-request.js';
 
 export interface ScheduleEntry {

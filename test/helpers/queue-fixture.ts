@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { readQueueSettings, type QueueSettings } from '../../src/queue/queue-settings.js';
+import { queueSettings, readSettings, type QueueSettings, type Settings } from '../../src/runtime/settings.js';
 
 /** A restq project in a temp dir: connections.yaml (literal YAML) and jobs/NAME.yaml. */
 export interface Project {
@@ -29,8 +29,11 @@ export function createProject(connectionsYaml: string, jobs: Record<string, stri
   return project;
 }
 
-/** Queue settings with a random queue and prefix, fast backoff and short timers for tests. */
-export function testSettings(redisUrl: string, overrides: Record<string, string> = {}): QueueSettings & { env: Record<string, string> } {
+/**
+ * Queue settings with a random queue and prefix, fast backoff and short timers for tests; `env` for
+ * CLI children, `all` for functions that take the whole settings object.
+ */
+export function testSettings(redisUrl: string, overrides: Record<string, string> = {}): QueueSettings & { env: Record<string, string>; all: Settings } {
   const id = randomUUID();
   const env = {
     REDIS_URL: redisUrl,
@@ -40,7 +43,8 @@ export function testSettings(redisUrl: string, overrides: Record<string, string>
     RESTQ_SHUTDOWN_GRACE: '5s',
     ...overrides,
   };
-  return { ...readQueueSettings(env), env };
+  const all = readSettings(env);
+  return { ...queueSettings(all), env, all };
 }
 
 /** Deletes every key under the settings' prefix (only ours: never FLUSHDB). */

@@ -9,15 +9,17 @@ import { ApiClients } from '../../src/http/api-clients.js';
 import { httpPolicy } from '../../src/http/http-policy.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
 import { createLogger } from '../../src/logger.js';
-import { createRedisClient, redisPrefix } from '../../src/redis-client.js';
+import { createRedisClient } from '../../src/redis/redis-connection.js';
+import { queueSettings, readSettings } from '../../src/runtime/settings.js';
 import { runJob } from '../../src/runner.js';
 import { Writable } from 'node:stream';
 
 const env = process.env;
-const config = loadConfig({ dir: env['CHILD_CONFIG_DIR']! });
+const settings = queueSettings(readSettings(env));
+const config = loadConfig({ dir: env['CHILD_CONFIG_DIR']!, env });
 const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
-const redis = createRedisClient(env['REDIS_URL']!);
-const rateLimiters = new RedisRateLimiters({ redis, prefix: redisPrefix() });
+const redis = createRedisClient(settings.redis);
+const rateLimiters = new RedisRateLimiters({ redis, prefix: settings.prefix });
 const policy = httpPolicy({ logger, redactor: config.redactor, rateLimiters });
 // When the budget let each request go: the moment the limiter is accountable for. Arrival times
 // at the server add the scheduling jitter of a loaded machine on top.

@@ -11,7 +11,7 @@ import { runJob } from '../../src/runner.js';
 
 // As the restq CLI does before it runs jobs.
 tuneHeapForJobs();
-const config = loadConfig({ dir: process.env['CHILD_CONFIG_DIR']! });
+const config = loadConfig({ dir: process.env['CHILD_CONFIG_DIR']!, env: process.env });
 const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
 const clients = new ApiClients({ config, logger });
 try {

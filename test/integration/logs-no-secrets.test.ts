@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { tokenProviders } from '../../src/auth/token-providers.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
@@ -105,7 +106,7 @@ describe('logs of a run with a token refresh, retries and failures', () => {
     });
     const logger = createLogger({ level: 'trace', destination, redactor: config.redactor, pretty: false });
     const metrics = new Metrics({ processMetrics: false });
-    const store = await openTokenStore({ config, env: {} });
+    const store = await openTokenStore({ config, settings: readSettings({}) });
     const clients = new ApiClients({ config, logger, metrics, tokens: tokenProviders({ config, store, logger, metrics }) });
     const errors: string[] = [];
     try {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileTokenStore } from '../../src/auth/file-token-store.js';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { createRefreshClient } from '../../src/auth/refresh-client.js';
 import { createTokenManager, tokenProviders } from '../../src/auth/token-providers.js';
 import { ApiClients } from '../../src/http/api-clients.js';
@@ -54,7 +55,7 @@ ${refreshYaml.trim().split('\n').map((l) => `  ${l}`).join('\n')}
 
 async function clientsFor(temp: TempConfig, env: Record<string, string> = {}) {
   const { logger, lines } = memoryLogger(temp.config);
-  const store = await openTokenStore({ config: temp.config, env });
+  const store = await openTokenStore({ config: temp.config, settings: readSettings(env) });
   const clients = new ApiClients({ config: temp.config, logger, tokens: tokenProviders({ config: temp.config, store, logger }) });
   cleanups.push(async () => {
     await clients.close();

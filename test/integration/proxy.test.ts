@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Server as ProxyServer } from 'proxy-chain';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenStore } from '../../src/auth/open-token-store.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { tokenProviders } from '../../src/auth/token-providers.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { HttpError } from '../../src/errors/http-error.js';
@@ -68,7 +69,7 @@ async function sampleApi(): Promise<SampleApi> {
 async function clientsFor(yaml: string) {
   const temp = tempConfig(yaml);
   const { logger, lines } = memoryLogger(temp.config);
-  const store = await openTokenStore({ config: temp.config, env: {} });
+  const store = await openTokenStore({ config: temp.config, settings: readSettings({}) });
   const clients = new ApiClients({ config: temp.config, logger, tokens: tokenProviders({ config: temp.config, store, logger }) });
   cleanups.push(async () => {
     await clients.close();

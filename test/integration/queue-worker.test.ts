@@ -103,7 +103,7 @@ async function withWorker<T>(
 ): Promise<T> {
   const proj = project();
   const settings = testSettings(url, env);
-  const config = loadConfig({ dir: proj.dir });
+  const config = loadConfig({ dir: proj.dir, env: {} });
   const { logger, lines } = captureLogger('debug');
   const clients = new ApiClients({ config, logger });
   const redis = new Redis(url, { maxRetriesPerRequest: null });

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Connection } from '../../src/config/types.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
-import { createRedisClient } from '../../src/redis-client.js';
+import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
 import { writeProject, type TempProject } from '../helpers/temp-project.js';
 
@@ -17,7 +17,7 @@ const prefix = `restq-test-${randomUUID()}`;
 
 let redis: Redis;
 beforeAll(() => {
-  redis = createRedisClient(redisUrl);
+  redis = createRedisClient({ kind: 'single', url: redisUrl });
 });
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
@@ -83,7 +83,7 @@ describe('rate budget shared through Redis', () => {
   }, 40_000);
 
   it('a 429 pause taken by one worker holds back another', async () => {
-    const other = createRedisClient(redisUrl);
+    const other = createRedisClient({ kind: 'single', url: redisUrl });
     try {
       const waits: number[] = [];
       const connection = { name: `pause-${randomUUID()}`, rateLimit: { requests: 100, per: 1000 } } as Connection;

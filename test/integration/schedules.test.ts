@@ -41,7 +41,7 @@ describe('job schedulers', () => {
     const settings = testSettings(url);
     const queue = new Queue<RunRequest>(settings.queue, { connection: { url }, prefix: settings.prefix });
     try {
-      const config = loadConfig({ dir: proj.dir });
+      const config = loadConfig({ dir: proj.dir, env: {} });
       const syncs = await Promise.all([1, 2, 3].map(() => syncSchedules(queue, config, settings)));
       const schedulers = await queue.getJobSchedulers(0, -1);
       expect(schedulers.map((s) => s.key).sort()).toEqual(['hourly', 'nightly']);
@@ -54,7 +54,7 @@ describe('job schedulers', () => {
 
       proj.removeJob('nightly');
       proj.writeJob('hourly', countJob()); // lost its schedule
-      const after = await syncSchedules(queue, loadConfig({ dir: proj.dir }), settings);
+      const after = await syncSchedules(queue, loadConfig({ dir: proj.dir, env: {} }), settings);
       expect(after.removed.sort()).toEqual(['hourly', 'nightly']);
       expect(await queue.getJobSchedulersCount()).toBe(0);
       expect(await queue.getDelayedCount()).toBe(0);
@@ -68,7 +68,7 @@ describe('job schedulers', () => {
   it('runs a 1-second cron pattern with a timezone on time', async () => {
     const proj = createProject(connections(), { tick: countJob('* * * * * *', 'America/New_York') });
     const settings = testSettings(url);
-    const config = loadConfig({ dir: proj.dir });
+    const config = loadConfig({ dir: proj.dir, env: {} });
     const queue = new Queue<RunRequest>(settings.queue, { connection: { url }, prefix: settings.prefix });
     const redis = new Redis(url, { maxRetriesPerRequest: null });
     const clients = new ApiClients({ config, logger: silent });
@@ -103,7 +103,7 @@ describe('job schedulers', () => {
 describe('standalone scheduler', () => {
   it('runs schedules in one process within its concurrency limit and stops cleanly', async () => {
     const proj = createProject(connections(), { a: countJob('* * * * * *'), b: countJob('* * * * * *'), c: countJob('* * * * * *'), manual: countJob() });
-    const config = loadConfig({ dir: proj.dir });
+    const config = loadConfig({ dir: proj.dir, env: {} });
     const clients = new ApiClients({ config, logger: silent });
     let running = 0;
     let maxRunning = 0;

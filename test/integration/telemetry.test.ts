@@ -5,13 +5,14 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { startTelemetry } from '../../src/ops/telemetry.js';
+import { readSettings } from '../../src/runtime/settings.js';
 import { pollUntil as waitFor } from '../helpers/wait-for.js';
 
 const redisUrl = inject('redisUrl');
 
 describe('OpenTelemetry (optional)', () => {
   it('is off without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
-    expect(await startTelemetry({})).toBeUndefined();
+    expect(await startTelemetry(readSettings({}).otel)).toBeUndefined();
   });
 
   it('exports BullMQ spans of an enqueued and processed run to the OTLP endpoint', async () => {
@@ -27,7 +28,7 @@ describe('OpenTelemetry (optional)', () => {
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     const prefix = `t-${randomUUID()}`;
-    const telemetry = await startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'restq-test' });
+    const telemetry = await startTelemetry(readSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'restq-test' }).otel);
     expect(telemetry).toBeDefined();
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue('restq', { connection, prefix, telemetry: telemetry!.telemetry });

@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- the terminal escape sequences are what this test is about */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';

@@ -1,0 +1,298 @@
+import type { Redis } from 'ioredis';
+import { RestqError } from '../errors/restq-error.js';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  LIVE_TTL_MS,
+  recordVariants,
+  type CursorAdvance,
+  type CursorOrder,
+  type CursorState,
+  type FinishOutcome,
+  type HistoryRecord,
+  type LiveRun,
+  type PauseState,
+  type StateStore,
+} from './state-store.js';
+
+export interface RedisStateStoreOptions {
+  /** A client owned by the caller (the store never closes it). */
+  redis: Redis;
+  /** RESTQ_PREFIX. Keys: `<prefix>:<queue>:state:…`, so a Cluster hash tag in the prefix covers them. */
+  prefix: string;
+  /** RESTQ_QUEUE: two queues under one prefix keep separate state. */
+  queue: string;
+  /** RESTQ_HISTORY. @default 100 */
+  historyLimit?: number;
+}
+
+/**
+ * Ends a run atomically: cursor advance (fenced and monotonic), history append + trim, and
+ * lastSuccessAt. KEYS: cursor hash, history list, last-success hash, live hash.
+ * ARGV: job, limit, moved record, unmoved record, lastSuccessAt ('' = leave), has advance,
+ * value, sort key, order, fence, runId, updatedAt, live TTL ms.
+ */
+const FINISH_RUN = `
+local moved = 0
+local reason = ''
+if ARGV[6] == '1' then
+  local cur = redis.call('HMGET', KEYS[1], 'sort', 'order', 'fence')
+  local fence = tonumber(ARGV[10])
+  if cur[3] and tonumber(cur[3]) > fence then
+    reason = 'stale'
+  else
+    if cur[1] and cur[2] == ARGV[9] then
+      local greater
+      if ARGV[9] == 'string' then greater = ARGV[8] > cur[1] else greater = tonumber(ARGV[8]) > tonumber(cur[1]) end
+      if not greater then reason = 'not-greater' end
+    end
+    if reason == '' then
+      redis.call('HSET', KEYS[1], 'cursor', ARGV[7], 'sort', ARGV[8], 'order', ARGV[9], 'fence', ARGV[10], 'runId', ARGV[11], 'updatedAt', ARGV[12])
+      moved = 1
+    else
+      redis.call('HSET', KEYS[1], 'fence', ARGV[10])
+    end
+  end
+end
+local record = ARGV[4]
+if moved == 1 then record = ARGV[3] end
+redis.call('LPUSH', KEYS[2], record)
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+if ARGV[5] ~= '' then
+  local prev = redis.call('HGET', KEYS[3], ARGV[1])
+  if (not prev) or prev < ARGV[5] then redis.call('HSET', KEYS[3], ARGV[1], ARGV[5]) end
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[4], 'state', 'finished', 'updatedAt', ARGV[12])
+  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[13]))
+end
+return {moved, reason}
+`;
+
+/** Manual change: KEYS cursor hash; ARGV cursor ('' = reset), sort, order, fence, updatedAt. */
+const SET_CURSOR = `
+local fence = tonumber(ARGV[4])
+local cur = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+if cur > fence then fence = cur end
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[1], 'cursor', 'sort', 'order', 'runId')
+  redis.call('HSET', KEYS[1], 'fence', fence, 'updatedAt', ARGV[5])
+else
+  redis.call('HSET', KEYS[1], 'cursor', ARGV[1], 'sort', ARGV[2], 'order', ARGV[3], 'fence', fence, 'runId', 'manual', 'updatedAt', ARGV[5])
+end
+return 1
+`;
+
+type FinishRunCommand = (
+  cursorKey: string,
+  historyKey: string,
+  successKey: string,
+  liveKey: string,
+  ...argv: string[]
+) => Promise<[number, string]>;
+
+type SetCursorCommand = (cursorKey: string, ...argv: string[]) => Promise<number>;
+
+interface ScriptedRedis extends Redis {
+  restqFinishRun: FinishRunCommand;
+  restqSetCursor: SetCursorCommand;
+}
+
+function scripted(redis: Redis): ScriptedRedis {
+  const r = redis as ScriptedRedis;
+  // defineCommand is idempotent per name; EVALSHA with a fallback to EVAL after a Redis restart.
+  if (typeof r.restqFinishRun !== 'function') redis.defineCommand('restqFinishRun', { numberOfKeys: 4, lua: FINISH_RUN });
+  if (typeof r.restqSetCursor !== 'function') redis.defineCommand('restqSetCursor', { numberOfKeys: 1, lua: SET_CURSOR });
+  return r;
+}
+
+function wrap(what: string, error: unknown): RestqError {
+  return new RestqError('E_STATE', `cannot ${what} in Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/**
+ * Distributed state store. Bounded memory: per job one cursor hash and one history list
+ * trimmed to `historyLimit` in the same script that appends; shared hashes for lastSuccessAt
+ * and pause flags; a live-progress hash per active run that expires by itself.
+ */
+export class RedisStateStore implements StateStore {
+  readonly kind = 'redis' as const;
+  readonly historyLimit: number;
+  readonly #redis: ScriptedRedis;
+  readonly #base: string;
+
+  constructor(options: RedisStateStoreOptions) {
+    this.#redis = scripted(options.redis);
+    this.#base = `${options.prefix}:${options.queue}:state`;
+    this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  }
+
+  #cursorKey(job: string): string {
+    return `${this.#base}:cursor:${job}`;
+  }
+
+  #historyKey(job: string): string {
+    return `${this.#base}:history:${job}`;
+  }
+
+  #liveKey(runId: string): string {
+    return `${this.#base}:live:${runId}`;
+  }
+
+  get #successKey(): string {
+    return `${this.#base}:last-success`;
+  }
+
+  get #pausedKey(): string {
+    return `${this.#base}:paused`;
+  }
+
+  async getCursor(job: string): Promise<CursorState> {
+    let fields: Record<string, string>;
+    try {
+      fields = await this.#redis.hgetall(this.#cursorKey(job));
+    } catch (error) {
+      throw wrap(`read the cursor of job "${job}"`, error);
+    }
+    return { job, cursor: fields['cursor'] ?? null, updatedAt: fields['updatedAt'] ?? null, runId: fields['cursor'] === undefined ? null : (fields['runId'] ?? null) };
+  }
+
+  async setCursor(job: string, value: { value: string; sortKey: string; order: CursorOrder }, now = new Date()): Promise<CursorState> {
+    try {
+      await this.#redis.restqSetCursor(this.#cursorKey(job), value.value, value.sortKey, value.order, String(now.getTime()), now.toISOString());
+    } catch (error) {
+      throw wrap(`set the cursor of job "${job}"`, error);
+    }
+    return this.getCursor(job);
+  }
+
+  async resetCursor(job: string, now = new Date()): Promise<CursorState> {
+    try {
+      await this.#redis.restqSetCursor(this.#cursorKey(job), '', '', '', String(now.getTime()), now.toISOString());
+    } catch (error) {
+      throw wrap(`reset the cursor of job "${job}"`, error);
+    }
+    return this.getCursor(job);
+  }
+
+  async finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: { advance?: CursorAdvance | undefined; lastSuccessAt?: string | undefined } = {}): Promise<FinishOutcome> {
+    const { advance } = options;
+    const variants = recordVariants(record, advance);
+    let result: [number, string];
+    try {
+      result = await this.#redis.restqFinishRun(
+        this.#cursorKey(record.job),
+        this.#historyKey(record.job),
+        this.#successKey,
+        this.#liveKey(record.runId),
+        record.job,
+        String(this.historyLimit),
+        JSON.stringify(variants.moved),
+        JSON.stringify(variants.unmoved),
+        options.lastSuccessAt ?? '',
+        advance ? '1' : '0',
+        advance?.value ?? '',
+        advance?.sortKey ?? '',
+        advance?.order ?? '',
+        String(advance?.fence ?? 0),
+        record.runId,
+        record.finishedAt,
+        String(LIVE_TTL_MS),
+      );
+    } catch (error) {
+      throw wrap(`record run ${record.runId} of job "${record.job}"`, error);
+    }
+    const moved = result[0] === 1;
+    return { moved, reason: moved || !advance ? null : (result[1] as 'stale' | 'not-greater'), record: moved ? variants.moved : variants.unmoved };
+  }
+
+  async history(job: string, limit = this.historyLimit): Promise<HistoryRecord[]> {
+    if (limit <= 0) return [];
+    try {
+      const raw = await this.#redis.lrange(this.#historyKey(job), 0, limit - 1);
+      return raw.map((text) => JSON.parse(text) as HistoryRecord);
+    } catch (error) {
+      throw wrap(`read the history of job "${job}"`, error);
+    }
+  }
+
+  async lastRun(job: string): Promise<HistoryRecord | undefined> {
+    return (await this.history(job, 1))[0];
+  }
+
+  async lastSuccessAt(job: string): Promise<string> {
+    try {
+      return (await this.#redis.hget(this.#successKey, job)) ?? '';
+    } catch (error) {
+      throw wrap(`read lastSuccessAt of job "${job}"`, error);
+    }
+  }
+
+  async getPause(job: string): Promise<PauseState> {
+    try {
+      const since = await this.#redis.hget(this.#pausedKey, job);
+      return { paused: since !== null, since };
+    } catch (error) {
+      throw wrap(`read the pause flag of job "${job}"`, error);
+    }
+  }
+
+  async setPaused(job: string, paused: boolean, now = new Date()): Promise<PauseState> {
+    try {
+      if (paused) await this.#redis.hsetnx(this.#pausedKey, job, now.toISOString());
+      else await this.#redis.hdel(this.#pausedKey, job);
+    } catch (error) {
+      throw wrap(`${paused ? 'pause' : 'resume'} job "${job}"`, error);
+    }
+    return this.getPause(job);
+  }
+
+  async setLive(run: LiveRun): Promise<void> {
+    const key = this.#liveKey(run.runId);
+    try {
+      await this.#redis
+        .multi()
+        .hset(key, {
+          runId: run.runId,
+          job: run.job,
+          trigger: run.trigger,
+          state: run.state,
+          startedAt: run.startedAt,
+          updatedAt: run.updatedAt,
+          pages: run.pages,
+          rows: run.rows,
+          bytes: run.bytes,
+          window: JSON.stringify(run.window),
+        })
+        .pexpire(key, LIVE_TTL_MS)
+        .exec();
+    } catch (error) {
+      throw wrap(`write the progress of run ${run.runId}`, error);
+    }
+  }
+
+  async getLive(runId: string): Promise<LiveRun | undefined> {
+    let fields: Record<string, string>;
+    try {
+      fields = await this.#redis.hgetall(this.#liveKey(runId));
+    } catch (error) {
+      throw wrap(`read the progress of run ${runId}`, error);
+    }
+    if (!fields['runId']) return undefined;
+    return {
+      runId: fields['runId'],
+      job: fields['job'] ?? '',
+      trigger: (fields['trigger'] ?? 'enqueue') as LiveRun['trigger'],
+      state: fields['state'] === 'finished' ? 'finished' : 'active',
+      startedAt: fields['startedAt'] ?? '',
+      updatedAt: fields['updatedAt'] ?? '',
+      pages: Number(fields['pages'] ?? 0),
+      rows: Number(fields['rows'] ?? 0),
+      bytes: Number(fields['bytes'] ?? 0),
+      window: fields['window'] ? (JSON.parse(fields['window']) as LiveRun['window']) : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    // The Redis client belongs to the caller.
+  }
+}
