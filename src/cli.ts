@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { openTokenStore } from './auth/open-token-store.js';
 import { tokenProviders } from './auth/token-providers.js';
 import { describeDryRun } from './commands/dry-run.js';
 import { enqueueCommand } from './commands/enqueue.js';
+import { initProject } from './commands/init.js';
 import { formatScheduleSync, scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
 import { formatStatus, statusCommand } from './commands/status.js';
@@ -92,13 +94,31 @@ function printError(error: unknown, config?: Config): void {
   }
 }
 
+/** The version in package.json (one level above dist/ and src/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('restq')
     .description('Scheduled REST API extracts: OAuth2 connections, grid and scalar queries, CSV/webhook/stdout outputs, BullMQ workers.')
     .option('--config <dir>', 'directory with connections.yaml and jobs/ (default: $RESTQ_CONFIG_DIR or the current directory)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .version(packageVersion(), '-V, --version', 'print the restq version')
     .showHelpAfterError()
     .exitOverride();
+
+  program
+    .command('init')
+    .description('scaffold a project: connections.yaml (seed fields commented), jobs/example.yaml, .env.example, .gitignore')
+    .argument('[dir]', 'project directory (created when missing)', '.')
+    .action((dir: string) => {
+      const result = initProject(path.resolve(dir));
+      const shown = (file: string) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
+      for (const file of result.written) process.stderr.write(`wrote ${shown(file)}\n`);
+      const cd = shown(result.dir);
+      process.stderr.write(`next: ${cd ? `cd ${cd} && ` : ''}cp .env.example .env, edit connections.yaml and jobs/example.yaml, then restq validate and restq run example --dry-run\n`);
+    });
 
   program
     .command('validate')
