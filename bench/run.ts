@@ -1,6 +1,7 @@
-// npm run bench [-- --quick] [-- --only extract,big-page,queue,refresh]: the benchmarks of SPEC section 7.
+// npm run bench [-- --quick] [-- --only cold-start,extract,big-page,queue,refresh]: the benchmarks of SPEC section 7.
 import { cpus } from 'node:os';
 import { BIG_PAGE_FULL, BIG_PAGE_QUICK, runBigPageBench } from './big-page.js';
+import { COLD_START_FULL, COLD_START_QUICK, runColdStartBench } from './cold-start.js';
 import { EXTRACT_FULL, EXTRACT_ONE_PAGE, EXTRACT_QUICK, runExtractBench } from './extract.js';
 import { benchRedis } from './lib/redis.js';
 import { formatReport, type BenchReport } from './lib/report.js';
@@ -14,6 +15,7 @@ const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? '').split(',')) : 
 const redis = await benchRedis();
 
 const benches: Record<string, () => Promise<BenchReport>> = {
+  'cold-start': () => runColdStartBench(quick ? COLD_START_QUICK : COLD_START_FULL),
   extract: () => runExtractBench(quick ? EXTRACT_QUICK : EXTRACT_FULL),
   'big-page': () => runBigPageBench(quick ? BIG_PAGE_QUICK : BIG_PAGE_FULL),
   queue: () => runQueueBench({ redisUrl: redis.url, ...(quick ? QUEUE_QUICK : QUEUE_FULL) }),

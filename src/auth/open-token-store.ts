@@ -4,7 +4,6 @@ import type { Logger } from '../logger.js';
 import type { RedisRole } from '../redis/redis-connection.js';
 import type { Settings } from '../runtime/settings.js';
 import { FileTokenStore } from './file-token-store.js';
-import { openRedisTokenStore } from './open-redis-token-store.js';
 import { createSecretBox } from './secret-box.js';
 import type { TokenStore } from './token-store.js';
 
@@ -37,6 +36,8 @@ export async function openTokenStore(options: OpenTokenStoreOptions): Promise<To
   // Only connections with `refresh` keep token state; without any, Redis is not needed for it.
   const refreshed = Object.values(options.config.connections).some((c) => c.refresh);
   if (settings.queue && refreshed) {
+    // Loaded only here: `restq run` without Redis never loads the Redis client.
+    const { openRedisTokenStore } = await import('./open-redis-token-store.js');
     return openRedisTokenStore(options.config, { settings: settings.queue, secretKey: settings.secretKey, logger: options.logger, role: options.redisRole });
   }
   const key = settings.secretKey;

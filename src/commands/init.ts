@@ -96,3 +96,12 @@ export function initProject(dir: string): InitResult {
   }
   return { dir, written };
 }
+
+/** `restq init [DIR]`: writes the files and says what to do next (on stderr). */
+export function initCli(dir: string): void {
+  const result = initProject(path.resolve(dir));
+  const shown = (file: string) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
+  for (const file of result.written) process.stderr.write(`wrote ${shown(file)}\n`);
+  const cd = shown(result.dir);
+  process.stderr.write(`next: ${cd ? `cd ${cd} && ` : ''}cp .env.example .env, edit connections.yaml and jobs/example.yaml, then restq validate and restq run example --dry-run\n`);
+}

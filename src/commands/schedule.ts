@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { openRunQueue } from '../queue/run-queue.js';
 import { syncSchedules, type ScheduleSync } from '../queue/schedules.js';
+import { loadProjectConfig, needsRedis, requireQueue, type CommandContext } from './context.js';
 
 /** Lines describing a schedule sync, for stderr. */
 export function formatScheduleSync(sync: ScheduleSync, queue: string): string[] {
@@ -21,4 +22,12 @@ export async function scheduleCommand(config: Config, settings: QueueSettings): 
   } finally {
     await runQueue.close();
   }
+}
+
+/** `restq schedule`: sync the schedulers and say what changed, on stderr. */
+export async function scheduleCli(ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const settings = requireQueue(ctx, needsRedis('schedule'));
+  const sync = await scheduleCommand(config, settings);
+  for (const line of formatScheduleSync(sync, settings.queue)) process.stderr.write(`${line}\n`);
 }

@@ -1,12 +1,12 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../logger.js';
-import { describeRedis } from '../redis/redis-connection.js';
+import { describeRedis } from '../redis/describe-redis.js';
 import type { Settings } from '../runtime/settings.js';
-import { StandaloneScheduler } from '../queue/standalone-scheduler.js';
+import { UsageError } from '../errors/usage-error.js';
+import { dashboardAuth, isLoopbackHost } from '../ops/dashboard-auth.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
-import { createModeClients } from './api-clients-for-mode.js';
-import { formatScheduleSync, scheduleCommand } from './schedule.js';
-import { runWorkerService } from './worker.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 
 export interface StartOptions {
   config: Config;
@@ -32,12 +32,15 @@ export async function startCommand(options: StartOptions): Promise<void> {
     const queue = settings.queue;
     const how = queue.redis.kind === 'single' ? 'REDIS_URL is set' : queue.redis.kind === 'sentinel' ? 'REDIS_SENTINELS is set' : 'REDIS_CLUSTER is set';
     print(`restq start: distributed mode (${how}: ${describeRedis(queue.redis)}, queue "${queue.queue}", prefix "${queue.prefix}")`);
+    // The mode decides what is loaded: BullMQ here, only the cron scheduler standalone.
+    const [{ formatScheduleSync, scheduleCommand }, { runWorkerService }] = await Promise.all([import('./schedule.js'), import('./worker.js')]);
     const sync = await scheduleCommand(config, queue);
     for (const line of formatScheduleSync(sync, queue.queue)) print(line);
     await runWorkerService({ config, settings, logger, concurrency, dashboard: options.dashboard });
     return;
   }
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
+  const [{ StandaloneScheduler }, { createModeClients }] = await Promise.all([import('../queue/standalone-scheduler.js'), import('./api-clients-for-mode.js')]);
   const graceMs = settings.shutdownGraceMs;
   const mode = await createModeClients(config, logger, settings);
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency });
@@ -56,4 +59,27 @@ export async function startCommand(options: StartOptions): Promise<void> {
       }
     }, logger);
   });
+}
+
+export interface StartCliOptions {
+  concurrency: number;
+  dashboard?: boolean;
+  dashboardPort: string;
+  dashboardHost: string;
+}
+
+/** `restq start [--concurrency N] [--dashboard …]`: checks the dashboard flags, then {@link startCommand}. */
+export async function startCli(options: StartCliOptions, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  let dashboard: { port: number; host: string } | undefined;
+  if (options.dashboard) {
+    if (!ctx.settings.queue) throw new UsageError('--dashboard needs REDIS_URL: the dashboard shows the BullMQ queue of distributed mode');
+    const port = Number(options.dashboardPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard-port expects a port number, got "${options.dashboardPort}"`);
+    if (!isLoopbackHost(options.dashboardHost) && !dashboardAuth(ctx.settings)) {
+      throw new UsageError(`refusing to serve the dashboard on ${options.dashboardHost} without authentication: set RESTQ_DASHBOARD_USER and RESTQ_DASHBOARD_PASSWORD`);
+    }
+    dashboard = { port, host: options.dashboardHost };
+  }
+  await startCommand({ config, settings: ctx.settings, logger: commandLogger(ctx, config), concurrency: options.concurrency, dashboard });
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { queueStatus, type StatusReport } from '../queue/queue-status.js';
 import { openRunQueue } from '../queue/run-queue.js';
+import { loadProjectConfig, needsRedis, requireQueue, type CommandContext } from './context.js';
 import { formatTable, truncate } from './table.js';
 
 /** `restq status`: schedules, next and last runs, queue counts. */
@@ -56,4 +57,11 @@ export function formatStatus(report: StatusReport, width = STATUS_WIDTH): string
   });
   const q = report.queue;
   return `${out.join('\n')}\n\ntimes in UTC · queue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
+}
+
+/** `restq status [--json]`: the report as a table, or as JSON on stdout. */
+export async function statusCli(options: { json?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  const report = await statusCommand(config, requireQueue(ctx, needsRedis('status')));
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
 }

@@ -1,10 +1,14 @@
+import { openTokenStore } from '../auth/open-token-store.js';
 import { createTokenManager } from '../auth/token-providers.js';
 import type { TokenStore } from '../auth/token-store.js';
 import { fingerprint } from '../config/redactor.js';
 import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { createDispatcher } from '../http/dispatcher.js';
 import type { Logger } from '../logger.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 
 /** What `restq token CONNECTION` shows: fingerprints and times, never a token. */
 export interface TokenReport {
@@ -93,4 +97,20 @@ function describeIn(ms: number): string {
   const abs = Math.abs(ms);
   const text = abs < 120_000 ? `${Math.round(abs / 1000)} s` : abs < 7_200_000 ? `${Math.round(abs / 60_000)} min` : `${Math.round(abs / 3_600_000)} h`;
   return ms >= 0 ? `in ${text}` : `expired ${text} ago`;
+}
+
+/** `restq token CONNECTION [--refresh]`: the token state on stdout, secrets as fingerprints only. */
+export async function tokenCli(name: string, options: { refresh?: boolean }, ctx: CommandContext): Promise<void> {
+  const config = loadProjectConfig(ctx);
+  if (!config.connections[name]) {
+    throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
+  }
+  const log = commandLogger(ctx, config);
+  const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
+  try {
+    const report = await tokenCommand({ config, connection: name, store, logger: log, refresh: options.refresh === true });
+    process.stdout.write(config.redactor.redact(formatTokenReport(report)));
+  } finally {
+    await store.close();
+  }
 }

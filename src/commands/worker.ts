@@ -3,9 +3,12 @@ import type { Logger } from '../logger.js';
 import { Heartbeat } from '../ops/heartbeat.js';
 import { Metrics } from '../ops/metrics.js';
 import { dashboardAuth } from '../ops/dashboard-auth.js';
-import { serveDashboard } from '../ops/serve-dashboard.js';
 import { startTelemetry } from '../ops/telemetry.js';
-import { checkRedisReachable, createRedisClient, describeRedis } from '../redis/redis-connection.js';
+import { UsageError } from '../errors/usage-error.js';
+import { commandLogger } from './command-logger.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
+import { describeRedis } from '../redis/describe-redis.js';
+import { checkRedisReachable, createRedisClient } from '../redis/redis-connection.js';
 import { queueSettings, type Settings } from '../runtime/settings.js';
 import { RunWorker } from '../queue/run-worker.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
@@ -33,8 +36,9 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
   // Operability: counters for /metrics, a heartbeat for /healthz, optional OpenTelemetry.
   const metrics = new Metrics();
   const heartbeat = new Heartbeat({ redis, prefix: settings.prefix, queue: settings.queue, metrics, concurrency });
+  // Express and Bull Board are loaded only when this process serves the dashboard.
   const dashboard = options.dashboard
-    ? await serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id })
+    ? await (await import('../ops/serve-dashboard.js')).serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id })
     : undefined;
   const telemetry = await startTelemetry(options.settings.otel, logger);
   const mode = await createModeClients(config, logger, options.settings, metrics);
@@ -62,4 +66,13 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
       }
     }, logger);
   });
+}
+
+/** `restq worker [--concurrency N]`: needs Redis; without it, exit 2 pointing to `restq start`. */
+export async function workerCli(options: { concurrency: number }, ctx: CommandContext): Promise<void> {
+  if (!ctx.settings.queue) {
+    throw new UsageError('restq worker needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379); without Redis, use `restq start` to run the schedules in one process');
+  }
+  const config = loadProjectConfig(ctx);
+  await runWorkerService({ config, settings: ctx.settings, logger: commandLogger(ctx, config), concurrency: options.concurrency });
 }

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../logger.js';
 import type { RedisTopology } from '../runtime/settings.js';
+import { describeRedis, redisVariable as variable } from './describe-redis.js';
 
 /**
  * What a connection is for:
@@ -25,35 +26,6 @@ export interface RedisClientOptions {
 
 /** @default 5000 */
 const CONNECT_TIMEOUT_MS = 5_000;
-
-/** REDIS_URL without its password, for messages. */
-export function safeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'REDIS_URL (unparsable)';
-  }
-}
-
-/** Where Redis is, for messages and logs: never a password. */
-export function describeRedis(topology: RedisTopology): string {
-  const list = (nodes: readonly { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
-  switch (topology.kind) {
-    case 'single':
-      return safeRedisUrl(topology.url);
-    case 'sentinel':
-      return `sentinel ${topology.master} via ${list(topology.sentinels)}`;
-    case 'cluster':
-      return `cluster ${list(topology.nodes)}`;
-  }
-}
-
-/** The environment variable that chose the topology, for error messages. */
-function variable(topology: RedisTopology): string {
-  return topology.kind === 'single' ? 'REDIS_URL' : topology.kind === 'sentinel' ? 'REDIS_SENTINELS' : 'REDIS_CLUSTER';
-}
 
 /** ioredis options of a role; the URL (single) or node list comes separately. */
 function roleOptions(role: RedisRole, name: string): RedisOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRedis, safeRedisUrl } from '../../src/redis/redis-connection.js';
+import { describeRedis, safeRedisUrl } from '../../src/redis/describe-redis.js';
 import { keyPrefix } from '../../src/redis/key-prefix.js';
 import { isDistributed, queueSettings, readSettings } from '../../src/runtime/settings.js';
 

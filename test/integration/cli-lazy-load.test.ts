@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { CLI } from '../helpers/run-cli.js';
+
+// The CLI loads a command's modules only when that command runs (src/cli.ts). Proven on the built
+// binary with a module hook that records every module the process loads (record-loads.mjs).
+const RECORDER = path.resolve('test/helpers/record-loads.mjs');
+/** What a small `restq run` must never load: the queue, the web console, tracing, Redis, metrics. */
+const HEAVY = ['bullmq', '@bull-board/api', '@bull-board/express', 'express', '@opentelemetry/api', 'bullmq-otel', 'ioredis', 'prom-client'];
+
+interface Loaded {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** npm packages the process loaded. */
+  packages: Set<string>;
+  /** restq's own modules it loaded (paths under dist/). */
+  modules: Set<string>;
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'restq-loads-'));
+let runs = 0;
+
+function restqRecorded(args: string[], env: Record<string, string> = {}): Promise<Loaded> {
+  const file = path.join(work, `loads-${++runs}.txt`);
+  const childEnv: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], RECORD_LOADS_FILE: file, ...env };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', RECORDER, CLI, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const packages = new Set(lines.flatMap((l) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1] ?? []));
+      const modules = new Set(lines.flatMap((l) => /\/dist\/(.+\.js)$/.exec(l)?.[1] ?? []));
+      resolve({ code, stdout, stderr, packages, modules });
+    });
+  });
+}
+
+let api: TestServer;
+let project: ConfigDir;
+
+beforeAll(async () => {
+  api = await startTestServer((req, res) => {
+    if (req.url?.startsWith('/v1/orders')) return sendJson(res, 200, { data: [{ id: 1, status: 'open' }, { id: 2, status: 'paid' }] });
+    sendJson(res, 404, { error: 'not found' });
+  });
+  project = tempConfigDir({
+    'connections.yaml': 'connections:\n  api:\n    baseUrl: ${API_URL}\n    accessToken: static-token\n',
+    'jobs/orders.yaml': 'connection: api\nschedule: "0 * * * *"\ngrid:\n  path: /v1/orders\n  rows: $.data[*]\n  columns: { id: $.id, status: $.status }\noutput:\n  - stdout: { format: ndjson }\n',
+  });
+});
+afterAll(async () => {
+  project.cleanup();
+  await api.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the CLI loads only what the command needs', () => {
+  it('--help loads commander and none of restq\'s command modules', async () => {
+    const help = await restqRecorded(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: restq');
+    expect([...help.packages]).toEqual(['commander']);
+    expect([...help.modules].filter((m) => m.startsWith('commands/'))).toEqual([]);
+  });
+
+  it('validate loads the config code only: no HTTP client, logger, queue or Redis', async () => {
+    const validate = await restqRecorded(['--config', project.dir, 'validate'], { API_URL: api.url });
+    expect(validate.code).toBe(0);
+    expect(validate.stderr).toContain('ok: 1 connection, 1 job, 1 scheduled');
+    expect(validate.modules).toContain('commands/validate.js');
+    for (const heavy of [...HEAVY, 'undici', 'pino', 'csv-stringify']) expect(validate.packages, heavy).not.toContain(heavy);
+  });
+
+  it('run of a small job loads neither BullMQ, Bull Board, express, OpenTelemetry nor Redis', async () => {
+    const run = await restqRecorded(['--config', project.dir, 'run', 'orders'], { API_URL: api.url });
+    expect(run.stderr).toMatch(/orders \S+: 2 rows, 1 page/);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { id: 1, status: 'open' },
+      { id: 2, status: 'paid' },
+    ]);
+    // The recorder saw the run's own code, so an empty list below means "not loaded", not "not seen".
+    expect(run.packages).toContain('undici');
+    expect(run.modules).toContain('runner.js');
+    for (const heavy of HEAVY) expect(run.packages, heavy).not.toContain(heavy);
+  });
+});
