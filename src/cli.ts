@@ -110,7 +110,7 @@ export function buildProgram(): Command {
     .command('start')
     .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
-    .option('--dashboard', 'also serve the dashboard (Bull Board, /metrics, /healthz) from this process; needs REDIS_URL')
+    .option('--dashboard', 'also serve the console (and Bull Board at /queues with REDIS_URL), /metrics and /healthz from this process')
     .option('--dashboard-port <port>', 'dashboard TCP port', '3000')
     .option('--dashboard-host <host>', `dashboard interface (${DASHBOARD_AUTH})`, '127.0.0.1')
     .action(async (options: StartCliOptions) => (await import('./commands/start.js')).startCli(options, ctx()));
@@ -142,7 +142,7 @@ export function buildProgram(): Command {
 
   program
     .command('dashboard')
-    .description('Bull Board web UI for the restq queue, plus /metrics (Prometheus) and /healthz; needs REDIS_URL')
+    .description('the console: jobs, run history with charts, run now, cursors; Bull Board at /queues (with REDIS_URL); /metrics and /healthz')
     .option('--port <port>', 'TCP port', '3000')
     .option('--host <host>', `interface to listen on (${DASHBOARD_AUTH})`, '127.0.0.1')
     .option('--min-workers <n>', 'live workers /healthz requires (0: check Redis only)', '1')
