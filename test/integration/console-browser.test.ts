@@ -146,7 +146,7 @@ describe('the console in a real browser (standalone mode: .restq/, runs in the c
       const page = await phone.newPage();
       for (const url of [served.url, `${served.url}/jobs/orders`]) {
         await page.goto(url);
-        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        expect(await page.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(390);
       }
     } finally {
       await phone.close();
