@@ -1,10 +1,11 @@
-// npm run bench [-- --quick] [-- --only cold-start,extract,big-page,queue,refresh]: the benchmarks of SPEC section 7.
+// npm run bench [-- --quick] [-- --only cold-start,extract,big-page,queue,refresh,parallel]: the benchmarks of SPEC section 7.
 import { cpus } from 'node:os';
 import { BIG_PAGE_FULL, BIG_PAGE_QUICK, runBigPageBench } from './big-page.js';
 import { COLD_START_FULL, COLD_START_QUICK, runColdStartBench } from './cold-start.js';
 import { EXTRACT_FULL, EXTRACT_ONE_PAGE, EXTRACT_QUICK, runExtractBench } from './extract.js';
 import { benchRedis } from './lib/redis.js';
 import { formatReport, type BenchReport } from './lib/report.js';
+import { PARALLEL_FULL, PARALLEL_QUICK, runParallelBench } from './parallel.js';
 import { QUEUE_FULL, QUEUE_QUICK, runQueueBench } from './queue.js';
 import { REFRESH_FULL, REFRESH_QUICK, runRefreshBench } from './refresh.js';
 
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   extract: () => runExtractBench(quick ? EXTRACT_QUICK : EXTRACT_FULL),
   'big-page': () => runBigPageBench(quick ? BIG_PAGE_QUICK : BIG_PAGE_FULL),
   queue: () => runQueueBench({ redisUrl: redis.url, ...(quick ? QUEUE_QUICK : QUEUE_FULL) }),
+  parallel: () => runParallelBench(quick ? PARALLEL_QUICK : PARALLEL_FULL),
   refresh: () => runRefreshBench({ redisUrl: redis.url, ...(quick ? REFRESH_QUICK : REFRESH_FULL) }),
 };
 /** Only with --only: the per-page hot path alone, for profiling (`node --cpu-prof --import tsx bench/run.ts --only extract-profile`). */

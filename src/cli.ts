@@ -107,6 +107,14 @@ export function buildProgram(): Command {
     .action(async (name: string, options: { refresh?: boolean }) => (await import('./commands/token.js')).tokenCli(name, options, ctx()));
 
   program
+    .command('check')
+    .description('check a connection the way a run uses it (proxy, TLS, token, one GET); exit 0 on 2xx')
+    .argument('<connection>', 'connection name in connections.yaml')
+    .option('--path <path>', 'path of the GET (default: check.path of the connection, else its baseUrl)')
+    .option('--json', 'print {ok, steps: [{name, ok, detail, ms}]} as JSON on stdout')
+    .action(async (name: string, options: { path?: string; json?: boolean }) => (await import('./commands/check.js')).checkCli(name, options, ctx()));
+
+  program
     .command('start')
     .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
@@ -175,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return EXIT_FAILURE;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || (isRestqError(error) && error.code === 'E_USAGE')) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT_USAGE;
     }

@@ -1,14 +1,17 @@
 import type { Writable } from 'node:stream';
 import type { Config, Job, ParamValue } from './config/types.js';
+import { findJob } from './config/lookup.js';
 import { RestqError } from './errors/restq-error.js';
+import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-clients.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { setRunFields, withRunContext } from './ops/run-context.js';
 import { fetchGridPages } from './query/grid.js';
+import type { QueryStats } from './query/pages.js';
 import { RowProjector, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
-import { mergeParams, type TemplateContext } from './query/template.js';
+import { templateContext } from './query/template.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
@@ -55,15 +58,8 @@ export interface RunResult {
   finishedAt: string;
   outputs: string[];
   warnings: string[];
-}
-
-function lookupJob(config: Config, name: string): Job {
-  const job = config.jobs[name];
-  if (!job) {
-    const known = Object.keys(config.jobs);
-    throw new RestqError('E_CONFIG', `unknown job "${name}": defined jobs are ${known.join(', ') || '(none: add jobs/NAME.yaml)'}`, { permanent: true });
-  }
-  return job;
+  /** forEach parents skipped (skipOn status or a skip rule). */
+  skipped: number;
 }
 
 /** A deadline for the whole run that says which timeout fired. */
@@ -97,7 +93,7 @@ export function runJob(options: RunOptions): Promise<RunResult> {
 
 async function runInContext(options: RunOptions): Promise<RunResult> {
   const { config } = options;
-  const job = lookupJob(config, options.job);
+  const job = findJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);
@@ -109,13 +105,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const logger = options.logger.child(fields);
   const api = options.clients.get(job.connection);
   const requestsBefore = api.requests;
-  const ctx: TemplateContext = {
-    params: mergeParams(job.params, options.params),
-    now: started.toISOString(),
-    date: started.toISOString().slice(0, 10),
-    runId,
-    lastSuccessAt: options.lastSuccessAt ?? '',
-  };
+  const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const { signal, dispose } = runSignal(job, options.signal);
   const sinkContext = {
     job,
@@ -134,6 +124,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     options.onProgress?.({ ...progress });
   };
   const warnings: string[] = [];
+  const stats: QueryStats = { skippedParents: 0, skippedResponses: 0 };
   let columns: readonly string[] = [];
   const deliver = async (rows: Cell[][]) => {
     for (const sink of sinks) await sink.write(rows, columns);
@@ -143,32 +134,43 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const metrics = options.metrics;
   metrics?.runStarted(job.name);
   try {
-    const deps = { api, redactor: config.redactor, logger, signal };
+    const deps = { api, redactor: config.redactor, logger, signal, stats };
     if (job.kind === 'scalar') {
-      const { value, bytes } = await fetchScalar(job, ctx, deps);
+      const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
+        // A `responses:` rule with action skip drops the answer: no value, said in the summary.
+        if (!(error instanceof SkippedResponse)) throw error;
+        warnings.push(`the response was dropped by a skip rule: ${error.message}`);
+        return undefined;
+      });
       columns = [job.scalar.column];
-      const projector = new RowProjector({ [job.scalar.column]: '$' });
       progress.pages = 1;
-      progress.rows = 1;
-      progress.bytes = bytes;
-      await deliver([projector.project(value)]);
+      if (fetched) {
+        const projector = new RowProjector({ [job.scalar.column]: '$' });
+        progress.rows = 1;
+        progress.bytes = fetched.bytes;
+        await deliver([projector.project(fetched.value)]);
+      }
       report();
     } else {
       const projector = new RowProjector(job.grid.columns);
       columns = projector.columns ?? [];
+      let inPage = false;
       for await (const page of fetchGridPages(job, ctx, deps)) {
-        const rows = page.rows.map((row) => projector.project(row));
+        const rowCtx = page.ctx ?? ctx;
+        const rows = page.rows.map((row) => projector.project(row, rowCtx));
         columns = projector.columns ?? [];
         // A page arrives in chunks (huge pages are streamed): it counts from its first chunk, so the
         // counter never shows "pages 0" beside rows of page 1.
-        progress.pages = Math.max(progress.pages, page.page);
-        if (!job.grid.paginate && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
+        if (!inPage) progress.pages++;
+        inPage = !page.pageDone;
+        if (!job.grid.paginate && !job.grid.forEach && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
         progress.rows += rows.length;
         progress.bytes += page.bytes;
         if (rows.length > 0) await deliver(rows);
         report();
       }
       warnings.push(...projector.warnings());
+      if (stats.skippedResponses > 0) warnings.push(`${stats.skippedResponses} response${stats.skippedResponses === 1 ? '' : 's'} dropped by a skip rule (or skipOn after a child's first page): those request sequences ended there`);
       if (progress.rows === 0) warnings.push(`grid.rows ${job.grid.rows} matched no rows`);
     }
     signal.throwIfAborted();
@@ -201,5 +203,6 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     finishedAt: finished.toISOString(),
     outputs: sinks.map((s) => s.description),
     warnings,
+    skipped: stats.skippedParents,
   };
 }

@@ -1,22 +1,17 @@
 import type { Config } from '../config/types.js';
+import { findConnection, findJob } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import { buildRequest } from '../query/build-request.js';
-import { mergeParams, type TemplateContext } from '../query/template.js';
+import { templateContext } from '../query/template.js';
 import { newRunId } from '../run-id.js';
 import type { ParamValue } from '../config/types.js';
 
 /** The request `restq run --dry-run` would send, with every secret shown only as a fingerprint. */
 export function describeDryRun(config: Config, jobName: string, params: Record<string, ParamValue>, now = new Date()) {
-  const job = config.jobs[jobName]!;
-  const connection = config.connections[job.connection]!;
+  const job = findJob(config, jobName);
+  const connection = findConnection(config, job.connection);
   const runId = newRunId(now);
-  const ctx: TemplateContext = {
-    params: mergeParams(job.params, params),
-    now: now.toISOString(),
-    date: now.toISOString().slice(0, 10),
-    runId,
-    lastSuccessAt: '',
-  };
+  const ctx = templateContext({ defaults: job.params, params, startedAt: now, runId });
   const request = job.kind === 'grid' ? buildRequest('grid', job.grid, connection, ctx) : buildRequest('scalar', job.scalar, connection, ctx);
   const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...request.headers };
   if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = `[secret ${fingerprint(connection.apiKey)}]`;

@@ -3,7 +3,8 @@ import { enqueueRun, waitForRun, type RunOutcome } from '../queue/enqueue-run.js
 import type { QueueSettings } from '../runtime/settings.js';
 import { openRunQueue } from '../queue/run-queue.js';
 import type { RunJobProgress } from '../queue/run-worker.js';
-import { RunFailed, UsageError } from '../errors/usage-error.js';
+import { findJob } from '../config/lookup.js';
+import { RunFailed } from '../errors/usage-error.js';
 import { loadProjectConfig, needsRedis, requireQueue, type CommandContext } from './context.js';
 import { formatSummary, ProgressLine } from './progress-line.js';
 
@@ -34,9 +35,7 @@ export async function enqueueCommand(options: EnqueueOptions): Promise<RunOutcom
 /** `restq enqueue JOB [--param k=v]… [--wait]`: the run id on stdout; with --wait, progress and the outcome. */
 export async function enqueueCli(jobName: string, options: { param: Record<string, ParamValue>; wait?: boolean }, ctx: CommandContext): Promise<void> {
   const config = loadProjectConfig(ctx);
-  if (!config.jobs[jobName]) {
-    throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
-  }
+  findJob(config, jobName);
   const settings = requireQueue(ctx, needsRedis('enqueue'));
   // A live line on a terminal while the run is read, as for `restq run`.
   const progress = new ProgressLine();

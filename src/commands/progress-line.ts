@@ -38,7 +38,7 @@ const count = (n: number, word: string) => `${number.format(n)} ${word}${n === 1
 export function formatSummary(result: RunResult): string {
   return (
     `${result.job} ${result.runId}: ${count(result.rows, 'row')}, ${count(result.pages, 'page')}, ` +
-    `${formatBytes(result.bytes)}, ${(result.durationMs / 1000).toFixed(2)}s → ${result.outputs.join(', ')}`
+    `${formatBytes(result.bytes)}, ${(result.durationMs / 1000).toFixed(2)}s${result.skipped ? `, ${count(result.skipped, 'parent')} skipped` : ''} → ${result.outputs.join(', ')}`
   );
 }
 

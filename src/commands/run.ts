@@ -1,7 +1,7 @@
 import { openTokenStore } from '../auth/open-token-store.js';
 import { tokenProviders } from '../auth/token-providers.js';
 import type { ParamValue } from '../config/types.js';
-import { UsageError } from '../errors/usage-error.js';
+import { findConnection, findJob } from '../config/lookup.js';
 import { ApiClients } from '../http/api-clients.js';
 import { httpPolicy } from '../http/http-policy.js';
 import type { Logger } from '../logger.js';
@@ -25,9 +25,7 @@ export interface RunCliOptions {
 export async function runCli(jobName: string, options: RunCliOptions, ctx: CommandContext): Promise<void> {
   const params = options.param ?? {};
   const config = loadProjectConfig(ctx);
-  if (!config.jobs[jobName]) {
-    throw new UsageError(`unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`);
-  }
+  const job = findJob(config, jobName);
   if (options.dryRun) {
     const { describeDryRun } = await import('./dry-run.js');
     process.stdout.write(`${JSON.stringify(describeDryRun(config, jobName, params), null, 2)}\n`);
@@ -37,7 +35,7 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
   for (const warning of config.warnings) log.warn(warning);
   const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
   const queue = ctx.settings.queue;
-  const rateLimited = config.connections[config.jobs[jobName]!.connection]?.rateLimit !== undefined;
+  const rateLimited = findConnection(config, job.connection).rateLimit !== undefined;
   const shared = queue && rateLimited ? await sharedRateBudget(queue, log) : undefined;
   const clients = new ApiClients({
     config,

@@ -1,10 +1,10 @@
 import { openTokenStore } from '../auth/open-token-store.js';
 import { createTokenManager } from '../auth/token-providers.js';
 import type { TokenStore } from '../auth/token-store.js';
+import { findConnection } from '../config/lookup.js';
 import { fingerprint } from '../config/redactor.js';
 import type { Config } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
-import { UsageError } from '../errors/usage-error.js';
 import { createDispatcher } from '../http/dispatcher.js';
 import type { Logger } from '../logger.js';
 import { commandLogger } from './command-logger.js';
@@ -40,8 +40,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).
 
 export async function tokenCommand(options: TokenCommandOptions): Promise<TokenReport> {
   const { config, logger } = options;
-  const connection = config.connections[options.connection];
-  if (!connection) throw new RestqError('E_CONFIG', `unknown connection "${options.connection}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`, { permanent: true });
+  const connection = findConnection(config, options.connection);
   if (!connection.refresh) {
     if (options.refresh) throw new RestqError('E_CONFIG', `connection "${connection.name}" has a fixed accessToken and no refresh section: there is nothing to refresh`, { permanent: true });
     return {
@@ -102,9 +101,7 @@ function describeIn(ms: number): string {
 /** `restq token CONNECTION [--refresh]`: the token state on stdout, secrets as fingerprints only. */
 export async function tokenCli(name: string, options: { refresh?: boolean }, ctx: CommandContext): Promise<void> {
   const config = loadProjectConfig(ctx);
-  if (!config.connections[name]) {
-    throw new UsageError(`unknown connection "${name}": defined connections are ${Object.keys(config.connections).join(', ') || '(none)'}`);
-  }
+  findConnection(config, name);
   const log = commandLogger(ctx, config);
   const store = await openTokenStore({ config, settings: ctx.settings, logger: log });
   try {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigIssue } from '../errors/config-error.js';
+import { compileMatches } from '../http/response-rules.js';
 import { checkJsonPath } from '../query/jsonpath.js';
 import { asMap, asString, type RawMap } from './raw.js';
 
@@ -58,4 +59,39 @@ export function checkConnection(name: string, raw: RawMap, dir: string, at: Loca
     }
   }
   if (raw['apiKeyHeader'] && !raw['apiKey']) add(at([], 'apiKeyHeader'), 'apiKeyHeader is set but apiKey is not');
+  checkResponseRules(raw, at, add);
+}
+
+/** `responses:` rules: a condition needs a path and the other way round; regexes and JSONPaths must compile. */
+function checkResponseRules(raw: RawMap, at: Locator, add: (where: Omit<ConfigIssue, 'message'>, message: string) => void): void {
+  const rules = raw['responses'];
+  if (!Array.isArray(rules)) return;
+  rules.forEach((entry: unknown, index) => {
+    const rule = asMap(entry);
+    if (!rule) return;
+    const where = `responses[${index}]`;
+    const conditions = ['equals', 'matches', 'exists'].filter((k) => rule[k] !== undefined);
+    const path = asString(rule['path']);
+    if (conditions.length > 1) add(at(['responses', index], conditions[1]), `${where} has ${conditions.join(' and ')}: use one condition per rule (first match wins, so list two rules)`);
+    if (conditions.length > 0 && path === undefined) add(at(['responses', index], conditions[0]), `${where}.${conditions[0]} needs path: (the JSONPath it tests, e.g. $.error.code)`);
+    if (path !== undefined && conditions.length === 0) add(at(['responses', index], 'path'), `${where}.path needs a condition: equals, matches or exists`);
+    if (rule['status'] === undefined && path === undefined) add(at(['responses', index]), `${where} matches every response: give it a status, a path condition, or both`);
+    for (const key of ['path', 'message'] as const) {
+      const expr = asString(rule[key]);
+      if (expr === undefined || (key === 'message' && !expr.startsWith('$'))) continue;
+      const problem = checkJsonPath(expr);
+      if (problem) add(at(['responses', index], key), `${where}.${key} "${expr}" is not a valid JSONPath: ${problem}`);
+    }
+    const matches = asString(rule['matches']);
+    if (matches !== undefined) {
+      try {
+        compileMatches(matches);
+      } catch (error) {
+        add(at(['responses', index], 'matches'), `${where}.matches is not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+    if (rule['action'] === 'refresh' && !raw['refresh']) {
+      add(at(['responses', index], 'action'), `${where} action refresh needs a refresh section (or grant) on the connection: there is no token to refresh`);
+    }
+  });
 }

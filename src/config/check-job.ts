@@ -1,7 +1,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { checkJsonPath } from '../query/jsonpath.js';
-import { checkTemplateName, templateNames } from '../query/template.js';
+import { PAGINATOR_KEYS, paginatorKeys } from '../query/paginate/registry.js';
+import { isTemplateColumn } from '../query/row-projector.js';
+import { checkTemplateName, TEMPLATE_ROOTS, templateNames } from '../query/template.js';
 import { didYouMean } from './did-you-mean.js';
 import { asMap, asString, type RawMap } from './raw.js';
 import { describePath } from './schema-issues.js';
@@ -73,18 +75,40 @@ export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
   }
 
   const paths: [PropertyKey[], unknown][] = [];
+  const forEach = asMap(grid?.['forEach']);
+  const alias = forEach ? (asString(forEach['as']) ?? 'parent') : undefined;
+  if (alias && (TEMPLATE_ROOTS as readonly string[]).includes(alias)) {
+    add(at(['grid', 'forEach', 'as']), `grid.forEach.as "${alias}" is a built-in template name: choose another (e.g. customer)`);
+  }
+  const checkPaginate = (where: PropertyKey[], paginate: RawMap | undefined) => {
+    if (!paginate) return;
+    paths.push([[...where, 'nextUrl'], paginate['nextUrl']]);
+    paths.push([[...where, 'cursor', 'path'], asMap(paginate['cursor'])?.['path']]);
+    paths.push([[...where, 'total'], paginate['total']]);
+    paths.push([[...where, 'stopWhen'], paginate['stopWhen']]);
+    const strategies = paginatorKeys(paginate);
+    if (strategies.length !== 1) {
+      add(at(where), `paginate needs exactly one of ${PAGINATOR_KEYS.join(', ')}${strategies.length ? ` (found ${strategies.join(', ')})` : ''}`);
+    }
+    const numbered = strategies.length === 1 && (strategies[0] === 'page' || strategies[0] === 'offset');
+    const concurrency = paginate['concurrency'];
+    if (!numbered && strategies.length === 1 && concurrency !== undefined && Number(concurrency) > 1) {
+      add(at(where, 'concurrency'), `paginate.concurrency works with page and offset (numbered pages); ${strategies[0]} pages each depend on the one before, so they are fetched one at a time: remove concurrency`);
+    }
+    if (!numbered && strategies.length === 1 && paginate['total'] !== undefined) {
+      add(at(where, 'total'), `paginate.total works with page (page count) and offset (row count), not with ${strategies[0]}: remove total`);
+    }
+  };
   if (grid) {
     paths.push([['grid', 'rows'], grid['rows']]);
-    for (const [column, expr] of Object.entries(asMap(grid['columns']) ?? {})) paths.push([['grid', 'columns', column], expr]);
-    const paginate = asMap(grid['paginate']);
-    if (paginate) {
-      paths.push([['grid', 'paginate', 'nextUrl'], paginate['nextUrl']]);
-      paths.push([['grid', 'paginate', 'cursor', 'path'], asMap(paginate['cursor'])?.['path']]);
-      const strategies = ['nextUrl', 'cursor', 'offset', 'page', 'linkHeader'].filter((k) => paginate[k] !== undefined && paginate[k] !== false);
-      if (strategies.length !== 1) {
-        add(at(['grid', 'paginate']), `paginate needs exactly one of nextUrl, cursor, offset, page, linkHeader${strategies.length ? ` (found ${strategies.join(', ')})` : ''}`);
-      }
+    for (const [column, expr] of Object.entries(asMap(grid['columns']) ?? {})) {
+      if (typeof expr === 'string' && !isTemplateColumn(expr)) paths.push([['grid', 'columns', column], expr]);
     }
+    checkPaginate(['grid', 'paginate'], asMap(grid['paginate']));
+  }
+  if (forEach) {
+    paths.push([['grid', 'forEach', 'rows'], forEach['rows']]);
+    checkPaginate(['grid', 'forEach', 'paginate'], asMap(forEach['paginate']));
   }
   if (scalar) paths.push([['scalar', 'value'], scalar['value']]);
   for (const [where, expr] of paths) {
@@ -92,17 +116,25 @@ export function checkJob(raw: RawMap, ctx: JobCheckContext): void {
     if (problem) add(at(where), `${describePath(where)} "${expr as string}" is not a valid JSONPath: ${problem}`);
   }
 
-  for (const [section, query] of [['grid', grid], ['scalar', scalar]] as const) {
+  const sections: [PropertyKey[], RawMap | undefined, string[]][] = [
+    [['grid'], grid, alias ? [alias] : []],
+    [['grid', 'forEach'], forEach, []],
+    [['scalar'], scalar, []],
+  ];
+  for (const [section, query, parents] of sections) {
     if (!query) continue;
     const templated: [PropertyKey[], string][] = [];
-    if (typeof query['path'] === 'string') templated.push([[section, 'path'], query['path']]);
+    if (typeof query['path'] === 'string') templated.push([[...section, 'path'], query['path']]);
     for (const key of ['query', 'headers'] as const) {
-      for (const [k, v] of Object.entries(asMap(query[key]) ?? {})) if (typeof v === 'string') templated.push([[section, key, k], v]);
+      for (const [k, v] of Object.entries(asMap(query[key]) ?? {})) if (typeof v === 'string') templated.push([[...section, key, k], v]);
     }
-    if (query['body'] !== undefined && query['body'] !== null) templated.push([[section, 'body'], JSON.stringify(query['body'])]);
+    if (query['body'] !== undefined && query['body'] !== null) templated.push([[...section, 'body'], JSON.stringify(query['body'])]);
+    if (section.length === 1 && section[0] === 'grid') {
+      for (const [column, expr] of Object.entries(asMap(query['columns']) ?? {})) if (typeof expr === 'string' && isTemplateColumn(expr)) templated.push([['grid', 'columns', column], expr]);
+    }
     for (const [where, text] of templated) {
       for (const templateName of templateNames(text)) {
-        const problem = checkTemplateName(templateName);
+        const problem = checkTemplateName(templateName, parents);
         if (problem) add(at(where), `${describePath(where)}: ${problem}`);
       }
     }

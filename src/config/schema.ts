@@ -72,6 +72,25 @@ const proxySchema = z.strictObject({
   password: z.string().optional(),
 });
 
+export const RESPONSE_ACTIONS = ['refresh', 'retry', 'fail', 'skip'] as const;
+
+const responseRuleSchema = z.strictObject({
+  /** Status (or statuses) the rule applies to. @default any status */
+  status: z.union([number(100), z.array(number(100)).min(1)]).optional(),
+  /** JSONPath into the JSON body that the condition tests. */
+  path: jsonPath().optional(),
+  /** The value at `path` equals this. */
+  equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+  /** The value at `path` matches this regular expression; a leading (?i) ignores case. */
+  matches: z.string().optional(),
+  /** The body has (true) or lacks (false) a value at `path`. */
+  exists: boolean().optional(),
+  /** refresh: like a 401 (one token refresh, one retry); retry: like a 503; fail: fail the run; skip: drop the response. */
+  action: z.enum(RESPONSE_ACTIONS),
+  /** JSONPath to the message for the run error (or a literal text). */
+  message: z.string().min(1).optional(),
+});
+
 export const connectionSchema = z.strictObject({
   baseUrl: z.url({ error: 'must be an absolute http(s) URL, e.g. https://api.example.com/v2' }),
   accessToken: z.string().optional(),
@@ -102,6 +121,10 @@ export const connectionSchema = z.strictObject({
     })
     .default({ attempts: 4, maxDelay: 30_000, baseDelay: 500 }),
   rateLimit: z.strictObject({ requests: number(1), per: duration() }).optional(),
+  /** Rules for APIs that signal trouble in a 2xx body or with an odd status; the first match wins. */
+  responses: z.array(responseRuleSchema).default([]),
+  /** `restq check`: the path of its GET. @default the baseUrl itself */
+  check: z.strictObject({ path: z.string().min(1) }).optional(),
 });
 
 export const connectionsFileSchema = z.strictObject({
@@ -129,13 +152,34 @@ const paginateSchema = z.strictObject({
   linkHeader: boolean().optional(),
   /** @default 10000 */
   maxPages: number(1).default(10_000),
+  /** Pages in flight at once (page and offset strategies only). @default 1 */
+  concurrency: number(1).default(1),
+  /** JSONPath to the page count (page) or row count (offset) in the first response; without it parallel paging fetches ahead and drops pages past the end. */
+  total: jsonPath().optional(),
+  /** JSONPath read on every page (e.g. $.has_more): pagination stops when it is false or absent. */
+  stopWhen: jsonPath().optional(),
+});
+
+/** `grid.forEach`: the parent request; each of its rows drives one child request sequence (the grid). */
+const forEachSchema = z.strictObject({
+  ...requestShape,
+  rows: jsonPath(),
+  paginate: paginateSchema.optional(),
+  /** Name of the parent row in templates: {{parent.id}}. @default "parent" */
+  as: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and "_" (a template name such as customer)').default('parent'),
+  /** Child request sequences in flight at once; output order stays parent order. @default 1 */
+  concurrency: number(1).default(1),
+  /** Child response statuses that skip that parent (counted in the run summary). @default [] */
+  skipOn: z.array(number(100)).default([]),
 });
 
 export const gridSchema = z.strictObject({
   ...requestShape,
   rows: jsonPath(),
-  columns: z.record(z.string(), jsonPath()).optional(),
+  /** Column name → JSONPath into the row, or a template starting with {{ (e.g. "{{customer.id}}"). */
+  columns: z.record(z.string(), z.string().min(1)).optional(),
   paginate: paginateSchema.optional(),
+  forEach: forEachSchema.optional(),
 });
 
 export const scalarSchema = z.strictObject({
@@ -209,3 +253,5 @@ export type GridSpec = z.output<typeof gridSchema>;
 export type ScalarSpec = z.output<typeof scalarSchema>;
 export type OutputSpec = z.output<typeof outputSchema>;
 export type PaginateSpec = z.output<typeof paginateSchema>;
+export type ForEachSpec = z.output<typeof forEachSchema>;
+export type ResponseRuleSpec = z.output<typeof responseRuleSchema>;

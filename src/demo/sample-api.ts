@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sampleOrder } from './sample-data.js';
+import { SAMPLE_CUSTOMERS, sampleOrder } from './sample-data.js';
 
 export interface SampleApiOptions {
   /** @default 0 (a free port) */
@@ -71,7 +71,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * A small OAuth2-protected API on loopback: the demo runs the shipped jobs against it, and the
  * tests reuse it. Token endpoint POST /oauth/token (refresh_token with single-use rotation, or
  * client_credentials; client auth in the body or HTTP Basic); GET /v1/orders (page/per_page,
- * `status` filter, links.next); GET /v1/orders/count.
+ * `status` filter, links.next); GET /v1/orders/count; GET /v1/customers (page/per_page,
+ * links.next) and GET /v1/customers/ID/orders (page/per_page, has_more; 404 for a deleted
+ * customer) for forEach.
  */
 export async function startSampleApi(options: SampleApiOptions = {}): Promise<SampleApi> {
   const clientId = options.clientId ?? 'demo-client';
@@ -163,6 +165,28 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
           meta: { page, perPage, total: all.length },
           links: { next: hasNext ? `/v1/orders?${next}` : null },
         });
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/customers') {
+        const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+        const perPage = Math.max(1, Math.min(100, Number(url.searchParams.get('per_page') ?? 3)));
+        const hasNext = page * perPage < SAMPLE_CUSTOMERS.length;
+        return json(res, 200, {
+          data: SAMPLE_CUSTOMERS.slice((page - 1) * perPage, page * perPage),
+          links: { next: hasNext ? `/v1/customers?page=${page + 1}&per_page=${perPage}` : null },
+        });
+      }
+      // The raw path: a customer id arrives percent-encoded as one segment ("acme%2Feu%20west").
+      const customerOrders = /^\/v1\/customers\/([^/]+)\/orders$/.exec((req.url ?? '').split('?')[0]!);
+      if (req.method === 'GET' && customerOrders) {
+        const id = decodeURIComponent(customerOrders[1]!);
+        const index = SAMPLE_CUSTOMERS.findIndex((c) => c.id === id);
+        if (index < 0 || id.startsWith('gone-')) return json(res, 404, { error: 'not_found', message: `customer ${id} does not exist` });
+        const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+        const perPage = Math.max(1, Math.min(100, Number(url.searchParams.get('per_page') ?? 5)));
+        const mine: number[] = [];
+        for (let i = 1; i <= total; i++) if (i % SAMPLE_CUSTOMERS.length === index) mine.push(i);
+        const slice = mine.slice((page - 1) * perPage, page * perPage).map(sampleOrder);
+        return json(res, 200, { data: slice, page, has_more: page * perPage < mine.length });
       }
       json(res, 404, { error: 'not_found', path: url.pathname });
     } catch (error) {

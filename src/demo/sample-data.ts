@@ -35,3 +35,25 @@ export function sampleOrder(i: number): SampleOrder {
     createdAt: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(),
   };
 }
+
+/** A customer of the sample API; `orders` of customer k are the sample orders i with i % CUSTOMERS.length === k. */
+export interface SampleCustomer {
+  id: string;
+  name: string;
+  country: string;
+}
+
+/**
+ * The sample customers. Ids are what real APIs hand out, including ones that must be
+ * percent-encoded in a path ("acme/eu west" → acme%2Feu%20west); "gone-42" was deleted: its
+ * orders endpoint answers 404 (forEach `skipOn`).
+ */
+export const SAMPLE_CUSTOMERS: readonly SampleCustomer[] = [
+  { id: 'c-100', name: 'Müller, Anna', country: 'DE' },
+  { id: 'c-101', name: "O'Brien \"Bob\"", country: 'IE' },
+  { id: 'acme/eu west', name: 'ACME Europe', country: 'NL' },
+  { id: 'zoë', name: 'Zoë Ångström', country: 'SE' },
+  { id: 'gone-42', name: 'Deleted Customer', country: 'US' },
+  { id: 'c-105', name: '山田 太郎', country: 'JP' },
+  { id: 'c-106', name: 'Plain Person', country: 'GB' },
+];

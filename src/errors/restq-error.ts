@@ -12,6 +12,8 @@ export type RestqErrorCode =
   | 'E_UNAUTHORIZED'
   | 'E_JSONPATH'
   | 'E_RESPONSE'
+  | 'E_RESPONSE_RULE'
+  | 'E_SKIPPED'
   | 'E_TEMPLATE'
   | 'E_SINK'
   | 'E_PAGINATION'

@@ -1,4 +1,4 @@
-import { RestqError } from '../errors/restq-error.js';
+import { findConnection } from '../config/lookup.js';
 import type { Dispatcher } from 'undici';
 import type { Config, Connection } from '../config/types.js';
 import { StaticTokenProvider, type TokenProvider } from '../auth/token-provider.js';
@@ -45,8 +45,7 @@ export class ApiClients {
     let entry = this.#clients.get(connectionName);
     if (!entry) {
       const { config, logger } = this.#options;
-      const connection = config.connections[connectionName];
-      if (!connection) throw new RestqError('E_CONFIG', `connection "${connectionName}" is not defined in connections.yaml`, { permanent: true });
+      const connection = findConnection(config, connectionName);
       const dispatcher = createDispatcher(connection, { logger });
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);

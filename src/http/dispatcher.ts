@@ -226,3 +226,40 @@ export function createDispatcher(connection: Connection, options: DispatcherOpti
   });
   return new ProxyRouter(tunnel, forward, proxy);
 }
+
+/** What a TLS handshake with the API negotiated, for `restq check`. */
+export interface TlsProbe {
+  /** e.g. "TLSv1.3". */
+  protocol: string;
+  /** Certificate subject CN (or the whole subject), issuer CN, and expiry. */
+  subject: string;
+  issuer: string;
+  validTo: Date | undefined;
+}
+
+/**
+ * One TLS handshake with `url`'s host through the connector the connection's dispatcher uses
+ * (same pinned version, CA, client certificate and proxy tunnel), then closed: `restq check`
+ * reports what a run would negotiate. Errors read as in a run (describeTlsFailure).
+ */
+export function probeTls(connection: Connection, url: URL, logger?: Logger): Promise<TlsProbe> {
+  const tlsOptions = tlsOptionsFor(connection, logger);
+  const proxy = connection.proxy;
+  const connect = proxy ? tunnelConnector(connection, proxy, tlsOptions) : directConnector(connection, tlsOptions);
+  const port = url.port || '443';
+  return new Promise((resolve, reject) => {
+    connect({ hostname: url.hostname, host: url.host, protocol: 'https:', port, servername: net.isIP(url.hostname) ? undefined : url.hostname } as Parameters<Connector>[0], (error, socket) => {
+      if (error || !socket) return reject(error ?? new Error('no socket'));
+      const secure = socket as tls.TLSSocket;
+      const cert = secure.getPeerCertificate();
+      const name = (entity: tls.Certificate | undefined) => (entity ? (entity.CN ? `CN=${entity.CN}` : Object.entries(entity).map(([k, v]) => `${k}=${String(v)}`).join(', ')) : '');
+      resolve({
+        protocol: String(secure.getProtocol()),
+        subject: name(cert.subject),
+        issuer: name(cert.issuer),
+        validTo: cert.valid_to ? new Date(cert.valid_to) : undefined,
+      });
+      secure.destroy();
+    });
+  });
+}

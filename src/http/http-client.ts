@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
+import type { RuleMatch } from './response-rules.js';
 import { safeUrl } from './safe-url.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -23,6 +24,8 @@ export interface HttpResponse {
   /** Must be consumed or destroyed by the caller. */
   body: Readable & { text(): Promise<string>; dump?(): Promise<void> };
   url: URL;
+  /** The connection's `responses:` rule this response matched, if any (see response-rules.ts). */
+  rule?: RuleMatch | undefined;
 }
 
 /** Sends one request on a dispatcher: the seam that retries and rate limits wrap. */

@@ -73,7 +73,9 @@ export function withRetry(transport: Transport, options: RetryOptions): Transpor
       let info: RetryInfo;
       try {
         const response = await transport(attempt === 1 ? request : { ...request, attempt });
-        if (last || !retryStatus(response.status, request.method)) return response;
+        // A matching `responses:` rule decides (first match wins); otherwise the status does.
+        const retryable = response.rule ? response.rule.action === 'retry' : retryStatus(response.status, request.method);
+        if (last || !retryable) return response;
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now());
         await discard(response);
         info = { attempt, status: response.status, retryAfterMs, waitMs: 0 };

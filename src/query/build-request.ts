@@ -1,7 +1,7 @@
 import type { Connection } from '../config/types.js';
 import type { ScalarSpec, GridSpec } from '../config/schema.js';
 import type { HttpRequest } from '../http/http-client.js';
-import { renderDeep, renderTemplate, type TemplateContext } from './template.js';
+import { encodePathValue, renderDeep, renderTemplate, type TemplateContext } from './template.js';
 
 type QuerySpec = Pick<GridSpec | ScalarSpec, 'method' | 'path' | 'query' | 'headers' | 'body'>;
 
@@ -15,14 +15,18 @@ export function joinUrl(baseUrl: string, pathOrUrl: string): URL {
   return base;
 }
 
-/** The first request of a job, with every `{{…}}` resolved. Auth headers are added later. */
+/**
+ * The first request of a job, with every `{{…}}` resolved (values in the path percent-encoded
+ * as one segment each). Auth headers are added later.
+ */
 export function buildRequest(
-  section: 'grid' | 'scalar',
+  /** Where the request is declared, for messages: grid, scalar, grid.forEach. */
+  section: string,
   spec: QuerySpec,
   connection: Connection,
   ctx: TemplateContext,
 ): HttpRequest {
-  const url = joinUrl(connection.baseUrl, renderTemplate(spec.path, ctx, `${section}.path`));
+  const url = joinUrl(connection.baseUrl, renderTemplate(spec.path, ctx, `${section}.path`, encodePathValue));
   for (const [key, raw] of Object.entries(spec.query)) {
     const value = raw === null ? '' : renderTemplate(String(raw), ctx, `${section}.query.${key}`);
     // A parameter that renders empty (e.g. since={{lastSuccessAt}} on a first run) is left out.

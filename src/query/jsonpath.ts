@@ -31,10 +31,40 @@ export function checkJsonPath(expr: string): string | undefined {
 
 export function queryAll(expr: string, json: unknown): unknown[] {
   // jsonpath-plus types `json` as a non-null object; primitives are fine at run time.
-  return JSONPath({ path: expr, json: json as object, wrap: true, eval: 'safe' }) as unknown[];
+  // jsonpath-plus answers undefined instead of [] for a null document.
+  return (JSONPath({ path: expr, json: json as object, wrap: true, eval: 'safe' }) as unknown[] | undefined) ?? [];
 }
 
+/** Parsed key paths of `$`, `$.a.b`, `$['a b']`, `$.a[0]` (null: not such a path), by expression. */
+const keyPaths = new Map<string, (string | number)[] | null>();
+
+function keyPathOf(expr: string): (string | number)[] | null {
+  let keys = keyPaths.get(expr);
+  if (keys === undefined) {
+    const simple = /^\$((?:\.[A-Za-z_$][\w$-]*|\['[^']*'\]|\[\d+\])*)$/.exec(expr);
+    keys = simple ? [...simple[1]!.matchAll(/\.([A-Za-z_$][\w$-]*)|\['([^']*)'\]|\[(\d+)\]/g)].map((m) => m[1] ?? m[2] ?? Number(m[3])) : null;
+    // Expressions come from the config: a handful. The bound only guards against a caller that builds them.
+    if (keyPaths.size < 1000) keyPaths.set(expr, keys);
+  }
+  return keys;
+}
+
+/**
+ * The first match of `expr`. A plain key path (`$.count`, `$.links.next`, `$['a b'][0]`) is a
+ * property walk over own properties, as jsonpath-plus would match it but without its parser
+ * on every call (a scalar run and every page use one); anything else goes to jsonpath-plus.
+ */
 export function queryFirst(expr: string, json: unknown): { found: boolean; value: unknown } {
+  // Primitives and null go to jsonpath-plus, whose answers there (e.g. `$[0]` of a string) the walk would not copy.
+  const keys = json !== null && typeof json === 'object' ? keyPathOf(expr) : null;
+  if (keys) {
+    let current = json;
+    for (const key of keys) {
+      if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return { found: false, value: undefined };
+      current = (current as Record<string | number, unknown>)[key];
+    }
+    return { found: true, value: current };
+  }
   const all = queryAll(expr, json);
   return all.length === 0 ? { found: false, value: undefined } : { found: true, value: all[0] };
 }

@@ -1,4 +1,5 @@
 import { queryFirst } from './jsonpath.js';
+import { renderTemplate, wholeParentValue, type TemplateContext } from './template.js';
 
 export type Cell = string | number | boolean | null;
 
@@ -22,6 +23,27 @@ export function compileGetter(expr: string): (row: unknown) => unknown {
       current = (current as Record<string | number, unknown>)[key];
     }
     return current;
+  };
+}
+
+/** A column value that starts with `{{` is a template (e.g. "{{customer.id}}"); anything else is a JSONPath. */
+export function isTemplateColumn(expr: string): boolean {
+  return expr.trimStart().startsWith('{{');
+}
+
+type ColumnGetter = (row: unknown, ctx: TemplateContext | undefined) => unknown;
+
+function compileColumn(name: string, expr: string): ColumnGetter {
+  if (!isTemplateColumn(expr)) {
+    const get = compileGetter(expr);
+    return (row) => get(row);
+  }
+  const where = `grid.columns.${name}`;
+  return (_row, ctx) => {
+    if (!ctx) return renderTemplate(expr, { params: {}, now: '', date: '', runId: '', lastSuccessAt: '' }, where);
+    // Exactly one parent field keeps its JSON type: "{{customer.id}}" stays a number.
+    const whole = wholeParentValue(expr.trim(), ctx, where);
+    return whole.found ? whole.value : renderTemplate(expr, ctx, where);
   };
 }
 
@@ -50,13 +72,13 @@ export function flatten(value: unknown): Record<string, Cell> {
 export class RowProjector {
   #columns: string[] | undefined;
   #columnSet = new Set<string>();
-  readonly #getters: ((row: unknown) => unknown)[] | undefined;
+  readonly #getters: ColumnGetter[] | undefined;
   readonly #newKeys = new Set<string>();
 
   constructor(columns?: Readonly<Record<string, string>>) {
     if (columns) {
       this.#columns = Object.keys(columns);
-      this.#getters = Object.values(columns).map(compileGetter);
+      this.#getters = Object.entries(columns).map(([name, expr]) => compileColumn(name, expr));
     }
   }
 
@@ -65,8 +87,9 @@ export class RowProjector {
     return this.#columns;
   }
 
-  project(row: unknown): Cell[] {
-    if (this.#getters) return this.#getters.map((get) => toCell(get(row)));
+  /** `ctx` renders template columns (the run's values, and the forEach parent row). */
+  project(row: unknown, ctx?: TemplateContext): Cell[] {
+    if (this.#getters) return this.#getters.map((get) => toCell(get(row, ctx)));
     const flat = flatten(row);
     if (!this.#columns) {
       this.#columns = Object.keys(flat);

@@ -2,7 +2,7 @@ import type { ScalarJob } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import { safeUrl } from '../http/safe-url.js';
 import { buildRequest } from './build-request.js';
-import type { QueryDeps } from './grid.js';
+import type { QueryDeps } from './pages.js';
 import { describeTopLevel, queryFirst } from './jsonpath.js';
 import { readJson } from './read-json.js';
 import type { TemplateContext } from './template.js';

@@ -8,6 +8,8 @@ export interface TemplateContext {
   date: string;
   runId: string;
   lastSuccessAt: string;
+  /** `grid.forEach`: the current parent row under its `as` name ({{customer.id}}). */
+  parents?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export const TEMPLATE_ROOTS = ['params', 'now', 'date', 'runId', 'lastSuccessAt'] as const;
@@ -19,12 +21,51 @@ export function templateNames(text: string): string[] {
   return [...text.matchAll(PATTERN)].map((m) => m[1]!);
 }
 
-/** Returns a message when a name cannot resolve at run time whatever the params. */
-export function checkTemplateName(name: string): string | undefined {
+/**
+ * Returns a message when a name cannot resolve at run time whatever the params. `parents` are
+ * the forEach `as` names in scope ({{customer.id}}, {{customer.address.city}}).
+ */
+export function checkTemplateName(name: string, parents: readonly string[] = []): string | undefined {
   const [root, ...rest] = name.split('.');
   if (root === 'params') return rest.length === 1 && rest[0] !== '' ? undefined : `use {{params.NAME}}, not {{${name}}}`;
   if ((TEMPLATE_ROOTS as readonly string[]).includes(root!) && rest.length === 0) return undefined;
-  return `unknown template value {{${name}}}: use one of ${TEMPLATE_ROOTS.map((r) => (r === 'params' ? '{{params.NAME}}' : `{{${r}}}`)).join(', ')}`;
+  if (parents.includes(root!)) return rest.length > 0 && rest.every((k) => k !== '') ? undefined : `use {{${root}.FIELD}} (a field of the forEach parent row), not {{${name}}}`;
+  const roots = [...TEMPLATE_ROOTS.map((r) => (r === 'params' ? '{{params.NAME}}' : `{{${r}}}`)), ...parents.map((p) => `{{${p}.FIELD}}`)];
+  return `unknown template value {{${name}}}: use one of ${roots.join(', ')}`;
+}
+
+/** A parent row's field as the template value: text as is, numbers and booleans as text, objects as JSON. */
+function parentValue(name: string, ctx: TemplateContext, where: string): unknown {
+  const [root, ...keys] = name.split('.');
+  const row = ctx.parents?.[root!];
+  let current: unknown = row;
+  for (const key of keys) {
+    if (current === null || typeof current !== 'object') {
+      current = undefined;
+      break;
+    }
+    current = (current as Record<string, unknown>)[key];
+  }
+  if (current === undefined) {
+    throw new RestqError(
+      'E_TEMPLATE',
+      `${where}: {{${name}}} has no value: the forEach parent row has no field ${keys.join('.')} (its keys: ${row !== null && typeof row === 'object' ? Object.keys(row).slice(0, 20).join(', ') || 'none' : typeof row}); check grid.forEach.rows or the template`,
+      { permanent: true },
+    );
+  }
+  return current;
+}
+
+function toText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The raw value of one template name (parent fields keep their JSON type). */
+export function templateValue(name: string, ctx: TemplateContext, where: string): unknown {
+  const root = name.split('.')[0]!;
+  if (ctx.parents && Object.hasOwn(ctx.parents, root)) return parentValue(name, ctx, where);
+  return lookup(name, ctx, where);
 }
 
 function lookup(name: string, ctx: TemplateContext, where: string): string {
@@ -44,11 +85,34 @@ function lookup(name: string, ctx: TemplateContext, where: string): string {
   throw new RestqError('E_TEMPLATE', `${where}: ${checkTemplateName(name) ?? `cannot resolve {{${name}}}`}`, { permanent: true });
 }
 
-export function renderTemplate(text: string, ctx: TemplateContext, where: string): string {
-  return text.replace(PATTERN, (_, name: string) => lookup(name, ctx, where));
+/**
+ * Replaces every `{{…}}` in `text`. `encode` is applied to each value (not to the text around
+ * it): `encodePathValue` for a URL path, so a value never adds path segments or a query.
+ */
+export function renderTemplate(text: string, ctx: TemplateContext, where: string, encode?: (value: string) => string): string {
+  return text.replace(PATTERN, (_, name: string) => {
+    const value = toText(templateValue(name, ctx, where));
+    return encode ? encode(value) : value;
+  });
+}
+
+/**
+ * A template value inside a URL path, percent-encoded as one segment: `a/b c` → `a%2Fb%20c`,
+ * `ü` → `%C3%BC`. ":" and "@" (allowed in a segment) stay readable, e.g. in timestamps.
+ */
+export function encodePathValue(value: string): string {
+  return encodeURIComponent(value).replace(/%3A/gi, ':').replace(/%40/g, '@');
 }
 
 const WHOLE = /^\{\{\s*params\.([^{}.\s]+)\s*\}\}$/;
+const WHOLE_NAME = /^\{\{\s*([^{}\s]+)\s*\}\}$/;
+
+/** A string that is exactly one `{{name}}` of a forEach parent: the field's own JSON value. */
+export function wholeParentValue(text: string, ctx: TemplateContext, where: string): { found: boolean; value?: unknown } {
+  const match = WHOLE_NAME.exec(text);
+  if (!match || !ctx.parents || !Object.hasOwn(ctx.parents, match[1]!.split('.')[0]!)) return { found: false };
+  return { found: true, value: parentValue(match[1]!, ctx, where) };
+}
 
 /**
  * Renders every string inside a JSON value (a request body). A string that is exactly one
@@ -59,6 +123,8 @@ export function renderDeep(value: unknown, ctx: TemplateContext, where: string):
   if (typeof value === 'string') {
     const whole = WHOLE.exec(value);
     if (whole && Object.hasOwn(ctx.params, whole[1]!) && typeof ctx.params[whole[1]!] !== 'string') return ctx.params[whole[1]!];
+    const parent = wholeParentValue(value, ctx, where);
+    if (parent.found) return parent.value;
     return renderTemplate(value, ctx, where);
   }
   if (Array.isArray(value)) return value.map((v, i) => renderDeep(v, ctx, `${where}[${i}]`));
@@ -84,4 +150,22 @@ export function mergeParams(
     else merged[key] = value;
   }
   return merged;
+}
+
+export interface TemplateContextInput {
+  /** The job's `params:` defaults. */
+  defaults: Readonly<Record<string, ParamValue>>;
+  /** Run-time params (`--param`, queued run data); they override the defaults, typed like them. */
+  params?: Readonly<Record<string, ParamValue>> | undefined;
+  /** When the run started: `{{now}}` and `{{date}}` (UTC). */
+  startedAt: Date;
+  runId: string;
+  /** The last successful run's start, ISO; empty before the first success. @default "" */
+  lastSuccessAt?: string | undefined;
+}
+
+/** The values `{{…}}` resolves against in one run; the one place that builds them (run and --dry-run). */
+export function templateContext(input: TemplateContextInput): TemplateContext {
+  const iso = input.startedAt.toISOString();
+  return { params: mergeParams(input.defaults, input.params), now: iso, date: iso.slice(0, 10), runId: input.runId, lastSuccessAt: input.lastSuccessAt ?? '' };
 }

@@ -1,6 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import type { Config, ParamValue } from '../config/types.js';
-import { RestqError } from '../errors/restq-error.js';
+import { findJob } from '../config/lookup.js';
 import type { RunResult } from '../runner.js';
 import { newRunId } from '../run-id.js';
 import { bullConnection } from '../redis/redis-connection.js';
@@ -9,10 +9,7 @@ import type { RunJobProgress } from './run-worker.js';
 
 /** Queues one run of `jobName` now and returns its run id (the BullMQ job id). */
 export async function enqueueRun(runQueue: RunQueue, config: Config, jobName: string, params: Record<string, ParamValue> = {}): Promise<string> {
-  const job = config.jobs[jobName];
-  if (!job) {
-    throw new RestqError('E_USAGE', `unknown job "${jobName}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`, { permanent: true });
-  }
+  const job = findJob(config, jobName);
   const runId = newRunId();
   const added = await runQueue.queue.add(job.name, { job: job.name, params }, { ...runJobOptions(job, runQueue.settings), jobId: runId });
   return added.id ?? runId;

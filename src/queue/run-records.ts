@@ -19,6 +19,18 @@ export interface RunRecord {
   errorCode?: string | null;
 }
 
+/** KEYS: the job's records, the last-success hash; ARGV: record, limit, job, startedAt ('' = not a success). */
+const ADD_RECORD = `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+return 1
+`;
+
+interface ScriptedRedis extends Redis {
+  restqAddRunRecord(runsKey: string, successKey: string, record: string, limit: string, job: string, startedAt: string): Promise<number>;
+}
+
 /**
  * Run history per job in Redis, bounded to `limit` records per job, plus the time of each
  * job's last successful run (for `{{lastSuccessAt}}`). Keys live under the queue's prefix so a
@@ -43,10 +55,18 @@ export class RunRecords {
     return `${this.#base}:last-success`;
   }
 
+  /** One EVALSHA per run (a MULTI of LPUSH, LTRIM, HSET cost the worker 3× the CPU: bench/queue.ts). */
   async add(record: RunRecord): Promise<void> {
-    const multi = this.#redis.multi().lpush(this.#runsKey(record.job), JSON.stringify(record)).ltrim(this.#runsKey(record.job), 0, this.#limit - 1);
-    if (record.status === 'completed') multi.hset(this.#successKey, record.job, record.startedAt);
-    await multi.exec();
+    const redis = this.#redis as ScriptedRedis;
+    if (typeof redis.restqAddRunRecord !== 'function') this.#redis.defineCommand('restqAddRunRecord', { numberOfKeys: 2, lua: ADD_RECORD });
+    await (this.#redis as ScriptedRedis).restqAddRunRecord(
+      this.#runsKey(record.job),
+      this.#successKey,
+      JSON.stringify(record),
+      String(this.#limit),
+      record.job,
+      record.status === 'completed' ? record.startedAt : '',
+    );
   }
 
   /** Newest first. */

@@ -1,4 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
+import { findJob } from '../config/lookup.js';
 import type { Config, ParamValue } from '../config/types.js';
 
 /**
@@ -29,9 +30,10 @@ export function parseRunRequest(data: unknown, name: string, config: Config): Ru
   const record = data as Record<string, unknown>;
   const job = record['job'] ?? name;
   if (typeof job !== 'string' || job === '') throw new UnrecoverableError(`invalid run data: "job" is ${describe(record['job'])}, ${contract}`);
-  if (!config.jobs[job]) {
-    const known = Object.keys(config.jobs);
-    throw new UnrecoverableError(`unknown job "${job}": this worker's configuration defines ${known.join(', ') || 'no jobs'}`);
+  try {
+    findJob(config, job);
+  } catch (error) {
+    throw new UnrecoverableError((error as Error).message);
   }
   const params = record['params'] ?? {};
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {

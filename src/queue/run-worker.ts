@@ -10,6 +10,7 @@ import { bullConnection } from '../redis/redis-connection.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { RunRecords, type RunRecord } from './run-records.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
+import { settlesWithin } from './shutdown.js';
 
 /** What `job.updateProgress` receives while a run reads pages. */
 export interface RunJobProgress {
@@ -88,13 +89,7 @@ export class RunWorker {
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       const closed = this.worker.close();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), graceMs);
-      });
-      const timedOut = await Promise.race([closed.then(() => false), graceOver]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(closed, graceMs))) {
         this.#logger.warn({ graceMs }, 'shutdown grace period over: aborting active runs and handing them back to the queue');
         this.#shuttingDown = true;
         this.worker.cancelAllJobs(SHUTDOWN_REASON);
@@ -117,9 +112,14 @@ export class RunWorker {
       throw error;
     }
     const logger = this.#logger.child({ runId, job: request.job, attempt });
-    let lastProgress = 0;
-    let rows = 0;
+    // The first update comes one interval into the run: a run that ends sooner writes no
+    // progress at all, its figures are in the return value (a Redis round trip per run saved;
+    // `enqueue --wait` ends on the return value's figures). Nor does a scalar run: its one
+    // report comes when its one request is done, a moment before it completes.
     const interval = this.#options.progressIntervalMs ?? 500;
+    const live = config.jobs[request.job]?.kind !== 'scalar';
+    let lastProgress = Date.now();
+    let rows = 0;
     let sent: RunJobProgress | undefined;
     const sendProgress = (progress: RunJobProgress) => {
       sent = progress;
@@ -142,13 +142,13 @@ export class RunWorker {
         onProgress: (progress) => {
           rows = progress.rows;
           const now = Date.now();
-          if (now - lastProgress < interval) return;
+          if (!live || now - lastProgress < interval) return;
           lastProgress = now;
           void sendProgress({ pages: progress.pages, rows: progress.rows });
         },
       });
-      // The final figures, unless the last update already said them (a small run sends one).
-      if (sent?.pages !== result.pages || sent.rows !== result.rows) await sendProgress({ pages: result.pages, rows: result.rows });
+      // A run that showed progress ends on its final figures, unless the last update said them.
+      if (sent && (sent.pages !== result.pages || sent.rows !== result.rows)) await sendProgress({ pages: result.pages, rows: result.rows });
       await this.#record(request.job, runId, 'completed', new Date(result.startedAt), result.rows, attempt, null);
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;

@@ -29,3 +29,19 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
     process.off('SIGINT', handler);
   };
 }
+
+/**
+ * The grace period of a shutdown: resolves true when `work` settles within `graceMs`, false when
+ * the grace period ran out first (the caller then aborts what still runs). Never rejects.
+ */
+export async function settlesWithin(work: Promise<unknown>, graceMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), graceOver]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -4,6 +4,7 @@ import { RestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-clients.js';
 import type { Logger } from '../logger.js';
 import { runJob, type RunResult } from '../runner.js';
+import { settlesWithin } from './shutdown.js';
 
 /** setTimeout cannot wait longer than this (about 24.8 days); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -130,13 +131,7 @@ export class StandaloneScheduler {
     for (const entry of this.#entries.values()) clearTimeout(entry.timer);
     for (const resolve of this.#waiting.splice(0)) resolve();
     const all = Promise.allSettled([...this.#active.keys()]);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
-    });
-    const timedOut = await Promise.race([all.then(() => false), graceOver]);
-    clearTimeout(timer);
-    if (timedOut) {
+    if (!(await settlesWithin(all, graceMs))) {
       for (const controller of this.#active.values()) {
         controller.abort(new RestqError('E_TIMEOUT', `restq shutting down: run aborted after the ${graceMs} ms grace period`, { permanent: true }));
       }

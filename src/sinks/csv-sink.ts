@@ -3,7 +3,8 @@ import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
-import { stringify, type Stringifier } from 'csv-stringify';
+import { stringify, type Options as StringifyOptions, type Stringifier } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { CsvSinkSpec } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Cell } from '../query/row-projector.js';
@@ -11,19 +12,29 @@ import { withFileLock } from '../file-lock.js';
 import { outputPath } from './output-path.js';
 import type { Sink, SinkContext } from './sink.js';
 
-/** RFC 4180 stringifier; booleans as true/false rather than csv-stringify's 1/"". */
-export function csvStringifier(options: { delimiter: string; bom: boolean }): Stringifier {
-  return stringify({
-    delimiter: options.delimiter,
-    bom: options.bom,
+function csvOptions(delimiter: string): StringifyOptions {
+  return {
+    delimiter,
     eof: true,
     record_delimiter: 'windows',
     // A bare LF or CR is a line break to most readers, not only CRLF: quote it. Leading and
     // trailing spaces are data: quoted, so readers that trim unquoted fields keep them.
     quoted_match: /[\r\n]|^\s|\s$/,
     cast: { boolean: (value) => String(value) },
-  });
+  };
 }
+
+/** RFC 4180 stringifier; booleans as true/false rather than csv-stringify's 1/"". */
+export function csvStringifier(options: { delimiter: string; bom: boolean }): Stringifier {
+  return stringify({ ...csvOptions(options.delimiter), bom: options.bom });
+}
+
+/** The same CSV as csvStringifier, for a batch of records at once (no BOM). */
+export function csvText(records: readonly (readonly Cell[])[], delimiter = ','): string {
+  return stringifySync(records as Cell[][], csvOptions(delimiter));
+}
+
+const BOM = '\ufeff';
 
 /**
  * Writes `<path>.tmp-<runId>` and renames it over `<path>` only when the run succeeds, so a
@@ -35,9 +46,8 @@ export class CsvSink implements Sink {
   readonly #spec: CsvSinkSpec;
   readonly #target: string;
   readonly #temp: string;
-  #stringifier: Stringifier | undefined;
   #file: WriteStream | undefined;
-  #done: Promise<void> | undefined;
+  #error: Error | undefined;
 
   constructor(spec: CsvSinkSpec, ctx: SinkContext) {
     this.#spec = spec;
@@ -46,42 +56,56 @@ export class CsvSink implements Sink {
     this.description = `csv ${path.relative(process.cwd(), this.#target) || this.#target}`;
   }
 
-  async #open(columns: readonly string[]): Promise<void> {
-    if (this.#stringifier) return;
+  async #open(columns: readonly string[]): Promise<WriteStream> {
+    if (this.#file) return this.#file;
     await mkdir(path.dirname(this.#target), { recursive: true });
+    const file = createWriteStream(this.#temp, { mode: 0o644 });
+    this.#file = file;
+    // Surface write errors (disk full, permissions) at the next write or commit.
+    file.on('error', (error) => (this.#error ??= error));
     // In append mode the header and BOM are decided at commit, under the lock: another run may
     // create the file meanwhile.
-    this.#stringifier = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom && !this.#spec.append });
-    this.#file = createWriteStream(this.#temp, { mode: 0o644 });
-    this.#done = pipeline(this.#stringifier, this.#file);
-    // Surface write errors (disk full, permissions) at the next write or commit.
-    this.#done.catch(() => undefined);
-    if (this.#spec.header && !this.#spec.append && columns.length > 0) await this.#writeRecord([...columns]);
+    let head = this.#spec.bom && !this.#spec.append ? BOM : '';
+    if (this.#spec.header && !this.#spec.append && columns.length > 0) head += csvText([columns], this.#spec.delimiter);
+    if (head) await this.#put(head);
+    return file;
   }
 
-  async #writeRecord(record: readonly Cell[]): Promise<void> {
-    if (!this.#stringifier!.write(record)) await once(this.#stringifier!, 'drain');
+  /**
+   * Writes one batch and, when the file's buffer is full, waits until it is written: at most one
+   * batch is ever in flight, so a huge page's CSV text never piles up in memory waiting for the
+   * disk (text that outlives two young-generation GCs is promoted to the old generation).
+   */
+  async #put(text: string): Promise<void> {
+    const file = this.#file!;
+    if (this.#error) throw this.#failed(this.#error);
+    if (!file.write(text)) await Promise.race([once(file, 'drain'), once(file, 'close')]).catch(() => undefined);
+    if (this.#error) throw this.#failed(this.#error);
   }
 
+  #failed(error: Error): RestqError {
+    return new RestqError('E_SINK', `cannot write ${this.#temp}: ${error.message}`, { cause: error });
+  }
+
+  /** One CSV text and one file write per batch of rows (per network chunk or page), not per row. */
   async write(rows: readonly Cell[][], columns: readonly string[]): Promise<void> {
     await this.#open(columns);
-    // Await only on backpressure: an await per row costs more than the stringifying (bench extract).
-    const stringifier = this.#stringifier!;
-    for (const row of rows) if (!stringifier.write(row)) await once(stringifier, 'drain');
+    if (rows.length > 0) await this.#put(csvText(rows, this.#spec.delimiter));
   }
 
   async prepare(columns: readonly string[]): Promise<void> {
-    await this.#open(columns);
-    this.#stringifier!.end();
-    try {
-      await this.#done;
-    } catch (error) {
-      throw new RestqError('E_SINK', `cannot write ${this.#temp}: ${(error as Error).message}`, { cause: error });
+    const file = await this.#open(columns);
+    if (!file.writableEnded) {
+      // 'close' (after 'finish', or after an error): the file is complete and its descriptor closed.
+      const finished = once(file, 'close').catch(() => undefined);
+      file.end();
+      await finished;
     }
+    if (this.#error) throw this.#failed(this.#error);
   }
 
   async commit(columns: readonly string[]): Promise<void> {
-    if (!this.#stringifier?.writableEnded) await this.prepare(columns);
+    if (!this.#file?.writableEnded) await this.prepare(columns);
     if (this.#spec.append) await this.#appendUnderLock(columns);
     else await rename(this.#temp, this.#target);
   }
@@ -111,9 +135,12 @@ export class CsvSink implements Sink {
   }
 
   async abort(): Promise<void> {
-    this.#stringifier?.destroy();
-    this.#file?.destroy();
-    await this.#done?.catch(() => undefined);
+    const file = this.#file;
+    if (file && !file.closed) {
+      const closed = once(file, 'close').catch(() => undefined);
+      file.destroy();
+      await closed;
+    }
     await rm(this.#temp, { force: true });
     await rm(`${this.#temp}.append`, { force: true });
   }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { RestqError } from '../errors/restq-error.js';
 import type { StdoutSinkSpec } from '../config/types.js';
 import type { Cell } from '../query/row-projector.js';
-import { csvStringifier } from './csv-sink.js';
+import { csvText } from './csv-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
 export function toObject(row: readonly Cell[], columns: readonly string[]): Record<string, Cell> {
@@ -37,13 +37,7 @@ export class StdoutSink implements Sink {
   }
 
   #csv(records: readonly (readonly Cell[])[]): string {
-    // csv-stringify's sync API would need another import; a one-shot stringifier is enough here.
-    const stringifier = csvStringifier({ delimiter: ',', bom: false });
-    let out = '';
-    stringifier.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    for (const r of records) stringifier.write(r);
-    stringifier.end();
-    return out;
+    return csvText(records);
   }
 
   async write(rows: readonly Cell[][], columns: readonly string[]): Promise<void> {

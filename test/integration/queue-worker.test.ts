@@ -163,7 +163,7 @@ describe('BullMQ worker', () => {
       const notObject = await queue.add('orders', 'orders please' as unknown as RunRequest, opts);
       const good = await queue.add('orders', { job: 'orders', params: {} }, opts);
       const [a, b, c, d] = [await finished(queue, unknown.id!), await finished(queue, badParams.id!), await finished(queue, notObject.id!), await finished(queue, good.id!)];
-      expect(a.failedReason).toMatch(/unknown job "nope": this worker's configuration defines .*orders/);
+      expect(a.failedReason).toMatch(/unknown job "nope": defined jobs are .*orders/);
       expect(b.failedReason).toMatch(/params\.status is an object; params are strings, numbers, booleans or null/);
       expect(c.failedReason).toMatch(/invalid run data: got string .*expected data \{"job"/);
       for (const job of [a, b, c]) expect(job.attemptsMade).toBe(1); // UnrecoverableError: no retries spent

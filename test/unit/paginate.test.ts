@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLinkNext } from '../../src/query/paginate.js';
+import { parseLinkNext } from '../../src/query/paginate/link-header.js';
 import { simpleKeyPath, streamPlan } from '../../src/query/stream-rows.js';
 import { signBody } from '../../src/sinks/webhook-sink.js';
 

@@ -18,7 +18,7 @@ describe('run data of a queued run (SPEC 4.2)', () => {
     [null, /invalid run data: got null/],
     [['orders'], /invalid run data: got an array/],
     [{ job: 42 }, /"job" is number 42/],
-    [{ job: 'nope' }, /unknown job "nope": this worker's configuration defines orders, count/],
+    [{ job: 'nope' }, /unknown job "nope": defined jobs are orders, count/],
     [{ job: 'orders', params: 'status=open' }, /"params" is string "status=open"/],
     [{ job: 'orders', params: { status: ['a'] } }, /params\.status is an array/],
     [{ job: 'orders', param: {} }, /unexpected key\(s\) param/],
