@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The command line: flags → command, exit codes. Each command's module is imported only when that
 // command runs, so `restq --help` and `restq validate` load no queue, web server or tracing code.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext } from './commands/context.js';
@@ -67,14 +68,26 @@ function printError(error: unknown): void {
 
 const DASHBOARD_AUTH = 'non-loopback needs RESTQ_DASHBOARD_USER/RESTQ_DASHBOARD_PASSWORD';
 
+/** The version in package.json (one level above dist/ and src/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('restq')
     .description('Scheduled REST API extracts: OAuth2 connections, grid and scalar queries, CSV/webhook/stdout outputs, BullMQ workers.')
     .option('--config <dir>', 'directory with connections.yaml and jobs/ (default: $RESTQ_CONFIG_DIR or the current directory)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .version(packageVersion(), '-V, --version', 'print the restq version')
     .showHelpAfterError()
     .exitOverride();
   const ctx = () => context(program.opts<GlobalOptions>());
+
+  program
+    .command('init')
+    .description('scaffold a project: connections.yaml (seed fields commented), jobs/example.yaml, .env.example, .gitignore')
+    .argument('[dir]', 'project directory (created when missing)', '.')
+    .action(async (dir: string) => (await import('./commands/init.js')).initCli(dir));
 
   program
     .command('validate')
@@ -111,7 +124,7 @@ export function buildProgram(): Command {
     .command('start')
     .description('the long-running service: sync schedules and work the queue (REDIS_URL set), or run schedules in this process (standalone)')
     .option('--concurrency <n>', 'runs at once in this process', parseConcurrency, 1)
-    .option('--dashboard', 'also serve the dashboard (Bull Board, /metrics, /healthz) from this process; needs REDIS_URL')
+    .option('--dashboard', 'also serve the console (and Bull Board at /queues with REDIS_URL), /metrics and /healthz from this process')
     .option('--dashboard-port <port>', 'dashboard TCP port', '3000')
     .option('--dashboard-host <host>', `dashboard interface (${DASHBOARD_AUTH})`, '127.0.0.1')
     .action(async (options: StartCliOptions) => (await import('./commands/start.js')).startCli(options, ctx()));
@@ -182,7 +195,7 @@ export function buildProgram(): Command {
 
   program
     .command('dashboard')
-    .description('Bull Board web UI for the restq queue, plus /metrics (Prometheus) and /healthz; needs REDIS_URL')
+    .description('the console: jobs, run history with charts, run now, cursors; Bull Board at /queues (with REDIS_URL); /metrics and /healthz')
     .option('--port <port>', 'TCP port', '3000')
     .option('--host <host>', `interface to listen on (${DASHBOARD_AUTH})`, '127.0.0.1')
     .option('--min-workers <n>', 'live workers /healthz requires (0: check Redis only)', '1')

@@ -23,6 +23,8 @@ export interface RunProgress {
   rows: number;
   bytes: number;
   elapsedMs: number;
+  /** Bytes the API announced (Content-Length) for a run of one page: lets the progress line show an ETA. */
+  totalBytes?: number | undefined;
 }
 
 export interface RunOptions {
@@ -145,7 +147,11 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const started = clock();
   const runId = options.runId ?? newRunId(started);
   setRunFields({ job: job.name, runId, connection: job.connection });
-  const logger = options.logger.child({ job: job.name, runId, connection: job.connection });
+  // Bind only what the caller's logger does not carry yet (a worker binds runId and job): pino
+  // would write a key bound twice twice.
+  const bound = options.logger.bindings();
+  const fields = Object.fromEntries(Object.entries({ job: job.name, runId, connection: job.connection }).filter(([key]) => !(key in bound)));
+  const logger = options.logger.child(fields);
   const api = options.clients.get(job.connection);
   const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const state = options.state;
@@ -244,6 +250,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
       columns = projector.columns ?? [];
       // An incremental window may be split into slices: one request sequence per slice, in order.
       const slices = bounds ? sliceWindow(bounds, incremental?.slice) : [undefined];
+      let inPage = false;
       for (const slice of slices) {
         const sliceCtx: TemplateContext = slice ? { ...ctx, window: { start: slice.start.text, end: slice.end?.text ?? '' }, cursor: slice.start.text } : ctx;
         for await (const page of fetchGridPages(job, sliceCtx, deps)) {
@@ -251,8 +258,11 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
           const raw = tracker ? page.rows.filter((row) => tracker.accept(row)) : page.rows;
           const rows = raw.map((row) => projector.project(row, rowCtx));
           columns = projector.columns ?? [];
-          // A page arrives in chunks (huge pages are streamed); count it once, on its last chunk.
-          if (page.pageDone) progress.pages++;
+          // A page arrives in chunks (huge pages are streamed): it counts from its first chunk, so the
+          // counter never shows "pages 0" beside rows of page 1.
+          if (!inPage) progress.pages++;
+          inPage = !page.pageDone;
+          if (!job.grid.paginate && !job.grid.forEach && slices.length === 1 && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
           progress.rows += rows.length;
           progress.bytes += page.bytes;
           if (rows.length > 0) await deliver(rows);

@@ -5,6 +5,7 @@ import { HttpError } from '../errors/http-error.js';
 import { RestqError } from '../errors/restq-error.js';
 import { backoffDelay, sleep } from '../http/backoff.js';
 import { createTransport, parseRetryAfter, type HttpResponse } from '../http/transport.js';
+import { withRequestLog } from '../http/request-log.js';
 import { safeUrl } from '../http/safe-url.js';
 import type { Logger } from '../log/logger.js';
 import { describeTopLevel, queryFirst } from '../expr/jsonpath.js';
@@ -67,7 +68,8 @@ export function createTokenEndpoint(options: RefreshClientOptions): TokenEndpoin
   if (!refresh) throw new RestqError('E_CONFIG', `connection "${connection.name}" has no refresh section`, { permanent: true });
   const clock = options.clock ?? Date.now;
   const wait = options.sleep ?? sleep;
-  const transport = createTransport(options.dispatcher, redactor, refresh.timeout);
+  const sent = createTransport(options.dispatcher, redactor, refresh.timeout);
+  const transport = logger.isLevelEnabled('debug') ? withRequestLog(sent, logger, redactor) : sent;
   const url = tokenUrl(connection);
   const where = `POST ${safeUrl(url, redactor)}`;
   const name = connection.name;
@@ -91,8 +93,8 @@ export function createTokenEndpoint(options: RefreshClientOptions): TokenEndpoin
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let retryAfterMs: number | undefined;
       try {
-        logger.debug({ connection: name, attempt, grant: grantType }, `token request ${where}`);
-        const response = await transport({ method: 'POST', url, headers, body, signal });
+        logger.debug({ attempt, grant: grantType }, `token request ${where}`);
+        const response = await transport({ method: 'POST', url, headers, body, signal, attempt });
         if (response.status >= 200 && response.status < 300) return readGrant(response);
         const failure = await failureFor(response, grantType);
         if (failure.permanent) throw failure;
@@ -105,7 +107,7 @@ export function createTokenEndpoint(options: RefreshClientOptions): TokenEndpoin
       }
       if (attempt < attempts) {
         const delay = Math.min(maxDelay, Math.max(backoffDelay(attempt, { baseDelay, maxDelay }), retryAfterMs ?? 0));
-        logger.warn({ connection: name, attempt, delayMs: delay }, `token endpoint failed (${redactor.redact((lastError as Error).message)}); retrying`);
+        logger.warn({ attempt, delayMs: delay }, `token endpoint failed (${redactor.redact((lastError as Error).message)}); retrying`);
         await wait(delay, signal);
       }
     }

@@ -3,7 +3,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { dashboardAuth } from '../ops/dashboard-auth.js';
 import { serveDashboard, type ServedDashboard } from '../ops/serve-dashboard.js';
 import { commandLogger } from './command-logger.js';
-import { loadProjectConfig, requireQueue, type CommandContext } from './context.js';
+import { loadProjectConfig, type CommandContext } from './context.js';
 
 export interface DashboardCliOptions {
   port: string;
@@ -11,10 +11,10 @@ export interface DashboardCliOptions {
   minWorkers: string;
 }
 
-/** `restq dashboard`: serves Bull Board, /metrics and /healthz until SIGINT/SIGTERM. */
+/** `restq dashboard`: the console (SPEC 11), Bull Board at /queues with Redis, /metrics and /healthz, until SIGINT/SIGTERM. */
 export async function dashboardCli(options: DashboardCliOptions, ctx: CommandContext): Promise<void> {
   const config = loadProjectConfig(ctx);
-  const queue = requireQueue(ctx, 'dashboard needs REDIS_URL (e.g. redis://127.0.0.1:6379): it shows the BullMQ queue that workers share');
+  const queue = ctx.settings.queue;
   const port = Number(options.port);
   const minWorkers = Number(options.minWorkers);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${options.port}"`);
@@ -22,13 +22,20 @@ export async function dashboardCli(options: DashboardCliOptions, ctx: CommandCon
   const logger = commandLogger(ctx, config);
   let dashboard: ServedDashboard;
   try {
-    const location = { redis: queue.redis, queueName: queue.queue, prefix: queue.prefix };
-    dashboard = await serveDashboard({ location, auth: dashboardAuth(ctx.settings), port, host: options.host, minWorkers, logger });
+    const auth = dashboardAuth(ctx.settings);
+    if (queue) {
+      const location = { redis: queue.redis, queueName: queue.queue, prefix: queue.prefix };
+      dashboard = await serveDashboard({ location, auth, port, host: options.host, minWorkers, logger, console: { config, queueSettings: queue, historyLimit: ctx.settings.history } });
+    } else {
+      // Standalone: the console over .restq/; runs started from it run in this process.
+      const { serveStandaloneConsole } = await import('../console/serve-console.js');
+      dashboard = await serveStandaloneConsole({ config, settings: ctx.settings, logger, auth, port, host: options.host });
+    }
   } catch (error) {
     if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);
     throw error;
   }
-  process.stderr.write(`restq dashboard on ${dashboard.url} (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
+  process.stderr.write(`restq console on ${dashboard.url} (${queue ? `queues ${dashboard.url}/queues, ` : ''}metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

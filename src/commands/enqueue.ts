@@ -50,5 +50,5 @@ export async function enqueueCli(jobName: string, options: { param: Record<strin
   });
   progress.clear();
   if (outcome?.status === 'completed') process.stderr.write(`${formatSummary(outcome.result)}\n`);
-  if (outcome?.status === 'failed') throw new RunFailed(`run failed: ${outcome.error}`);
+  if (outcome?.status === 'failed') throw new RunFailed(`run ${outcome.error.code === 'E_RUN' ? 'failed' : `failed [${outcome.error.code}]`}: ${outcome.error.message}`);
 }

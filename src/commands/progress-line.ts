@@ -1,3 +1,4 @@
+import { stderrStatusTerminal, type StatusTerminal } from '../log/terminal.js';
 import type { RunProgress, RunResult } from '../runner.js';
 
 const number = new Intl.NumberFormat('en-US');
@@ -9,12 +10,27 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
+function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** Time left from the share done so far, when the API told how much there is (Content-Length of a single page). */
+function eta(p: RunProgress): string {
+  if (!p.totalBytes || p.bytes <= 0 || p.bytes >= p.totalBytes || p.elapsedMs < 500) return '';
+  return ` · ETA ${formatDuration((p.elapsedMs * (p.totalBytes - p.bytes)) / p.bytes)}`;
+}
+
 export function formatProgress(p: RunProgress): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(p.rows / seconds) : 0;
   // Bytes are unknown to `enqueue --wait` (the worker reads the pages): left out rather than "0 B".
-  const bytes = p.bytes > 0 ? ` · ${formatBytes(p.bytes)}` : '';
-  return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s${bytes} · ${seconds.toFixed(1)}s`;
+  const total = p.totalBytes && p.totalBytes >= p.bytes ? ` of ${formatBytes(p.totalBytes)}` : '';
+  const bytes = p.bytes > 0 ? ` · ${formatBytes(p.bytes)}${total}` : '';
+  return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s${bytes} · ${seconds.toFixed(1)}s${eta(p)}`;
 }
 
 const count = (n: number, word: string) => `${number.format(n)} ${word}${n === 1 ? '' : 's'}`;
@@ -26,29 +42,45 @@ export function formatSummary(result: RunResult): string {
   );
 }
 
-/** A live status line on a TTY (rewritten in place, at most ~10 times a second); nothing otherwise. */
+/**
+ * A live status line on a TTY (redrawn at most ~10 times a second, always ending on the latest
+ * figures); nothing otherwise. Log lines go through the same StatusTerminal, which erases the
+ * line before each of them and draws it again after.
+ */
 export class ProgressLine {
-  readonly #stream: NodeJS.WriteStream;
+  readonly #terminal: StatusTerminal;
   readonly #enabled: boolean;
   #last = 0;
-  #shown = false;
+  #latest: RunProgress | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(stream: NodeJS.WriteStream = process.stderr) {
-    this.#stream = stream;
-    this.#enabled = stream.isTTY === true;
+  constructor(terminal: StatusTerminal = stderrStatusTerminal()) {
+    this.#terminal = terminal;
+    this.#enabled = terminal.isTTY;
   }
 
   update(progress: RunProgress): void {
     if (!this.#enabled) return;
-    const now = Date.now();
-    if (now - this.#last < 100) return;
-    this.#last = now;
-    this.#shown = true;
-    this.#stream.write(`\r\x1b[2K${formatProgress(progress)}`);
+    this.#latest = progress;
+    const wait = 100 - (Date.now() - this.#last);
+    if (wait <= 0) return this.#draw();
+    // Throttled: draw the newest figures when the interval is up, so the line never lags behind.
+    this.#timer ??= setTimeout(() => this.#draw(), wait);
+    this.#timer.unref();
+  }
+
+  #draw(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#latest) return;
+    this.#last = Date.now();
+    this.#terminal.setStatus(formatProgress(this.#latest));
   }
 
   clear(): void {
-    if (this.#shown) this.#stream.write('\r\x1b[2K');
-    this.#shown = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#latest = undefined;
+    this.#terminal.clearStatus();
   }
 }

@@ -52,10 +52,16 @@ export async function startCommand(options: StartOptions): Promise<void> {
     const missed = e.missed === undefined ? '' : `; tick ${new Date(e.missed).toISOString()} was missed while stopped: ${config.jobs[e.job]!.misfire === 'skip' ? 'misfire: skip decides' : 'one catch-up run now'}`;
     print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}${missed}`);
   }
+  // The console in this process: history from .restq/, "Run now" runs here too.
+  const consoleServer = options.dashboard
+    ? await (await import('../console/serve-console.js')).serveStandaloneConsole({ config, settings, logger, auth: dashboardAuth(settings), ...options.dashboard })
+    : undefined;
+  if (consoleServer) print(`console on ${consoleServer.url}`);
   if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');
   await new Promise<void>((resolve, reject) => {
     const removeHandlers = onShutdownSignal(async () => {
       try {
+        await consoleServer?.close();
         await scheduler.close(graceMs);
         await mode.close();
         removeHandlers();
@@ -79,7 +85,6 @@ export async function startCli(options: StartCliOptions, ctx: CommandContext): P
   const config = loadProjectConfig(ctx);
   let dashboard: { port: number; host: string } | undefined;
   if (options.dashboard) {
-    if (!ctx.settings.queue) throw new UsageError('--dashboard needs REDIS_URL: the dashboard shows the BullMQ queue of distributed mode');
     const port = Number(options.dashboardPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard-port expects a port number, got "${options.dashboardPort}"`);
     if (!isLoopbackHost(options.dashboardHost) && !dashboardAuth(ctx.settings)) {

@@ -3,7 +3,7 @@ import { jobStatus, type StatusReport } from '../queue/queue-status.js';
 import type { Settings } from '../runtime/settings.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 import { openJobState } from './open-job-state.js';
-import { formatTable } from './table.js';
+import { formatTable, truncate } from './table.js';
 
 /**
  * `restq status`: schedules, next and last runs (from the job history), pause flags, queue
@@ -20,42 +20,47 @@ export async function statusCommand(config: Config, settings: Settings): Promise
 
 type StatusJob = StatusReport['jobs'][number];
 
-/** "2026-11-29T01:45:00.000Z" → "2026-11-29 01:45:00Z": a table column, not a log line. */
-const shortTime = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : null);
+/** A terminal's usual width: `restq status` fits it. */
+export const STATUS_WIDTH = 80;
+
+/** "2026-11-29T01:45:00.000Z" → "11-29 01:45" (UTC, said under the table): a column, not a log line. */
+const shortTime = (iso: string | null | undefined) => (iso ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : null);
 
 function duration(last: NonNullable<StatusJob['lastRun']>): string {
   const ms = Date.parse(last.finishedAt) - Date.parse(last.startedAt);
-  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)}s` : '-';
+  if (!Number.isFinite(ms)) return '-';
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
-/** Error messages can be long: the table shows their start, `--json` the whole text. */
-const ERROR_WIDTH = 60;
-
-/** A human-readable report: an aligned table, one line per job, then the queue counts. */
-export function formatStatus(report: StatusReport): string {
+/**
+ * A human-readable report that fits 80 columns: one line per job, a failed last run's error on
+ * an indented line below it (cut to the width; `--json` has the whole text and the run id), then
+ * the queue counts.
+ */
+export function formatStatus(report: StatusReport, width = STATUS_WIDTH): string {
   const table = formatTable<StatusJob>(
     [
-      { header: 'JOB', value: (j) => j.name },
-      { header: 'SCHEDULE', value: (j) => `${j.schedule ? `${j.schedule} (${j.timezone})` : 'on demand'}${j.paused ? ' PAUSED' : ''}` },
+      { header: 'JOB', value: (j) => j.name, shrink: true },
+      { header: 'SCHEDULE', value: (j) => `${j.schedule ? `${j.schedule}${j.timezone === 'UTC' ? '' : ` ${j.timezone}`}` : 'on demand'}${j.paused ? ' PAUSED' : ''}`, shrink: true },
       { header: 'NEXT RUN', value: (j) => shortTime(j.nextRunAt) },
       { header: 'LAST RUN', value: (j) => shortTime(j.lastRun?.startedAt) ?? 'never' },
       { header: 'RESULT', value: (j) => j.lastRun?.status },
       { header: 'ROWS', value: (j) => j.lastRun?.rows, align: 'right' },
       { header: 'TOOK', value: (j) => (j.lastRun ? duration(j.lastRun) : null), align: 'right' },
-      { header: 'RUN ID', value: (j) => j.lastRun?.runId },
-      {
-        header: 'ERROR',
-        value: (j) => {
-          const error = j.lastRun?.error?.replace(/\s+/g, ' ');
-          return error && error.length > ERROR_WIDTH ? `${error.slice(0, ERROR_WIDTH - 1)}…` : error;
-        },
-      },
     ],
     report.jobs,
+    { width },
   );
+  const lines = table.split('\n');
+  const out = [lines[0]!];
+  report.jobs.forEach((job, i) => {
+    out.push(lines[i + 1]!);
+    const error = job.lastRun?.error?.replace(/\s+/g, ' ');
+    if (error) out.push(truncate(`  └ ${error}`, width));
+  });
   const q = report.queue;
-  if (report.mode === 'standalone') return `${table}\n\nstandalone mode (no REDIS_URL): state in .restq/, no queue`;
-  return `${table}\n\nqueue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
+  if (report.mode === 'standalone') return `${out.join('\n')}\n\ntimes in UTC · standalone mode (no REDIS_URL): state in .restq/, no queue`;
+  return `${out.join('\n')}\n\ntimes in UTC · queue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
 }
 
 /** `restq status [--json]`: the report as a table, or as JSON on stdout. */

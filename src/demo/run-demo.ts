@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -40,13 +41,17 @@ try {
   try {
     for (const name of Object.keys(config.jobs)) {
       try {
+        // What a job's stdout sink prints (a scalar's bare value) is shown under the job, labelled.
+        let printed = '';
+        const stdout = new Writable({ write: (chunk: Buffer, _encoding, done) => ((printed += String(chunk)), done()) });
         const before = api.orderRequests.length;
-        const result = await runJob({ config, job: name, clients, logger, state });
+        const result = await runJob({ config, job: name, clients, logger, state, stdout });
         runs.set(name, { rows: result.rows, requests: api.orderRequests.length - before });
         process.stderr.write(`✓ ${formatSummary(result)}\n`);
+        if (printed) process.stderr.write(`  stdout:\n${printed.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}\n`);
         for (const output of result.outputs.filter((o) => o.startsWith('csv '))) {
           const file = path.resolve(output.slice(4));
-          const lines = readFileSync(file, 'utf8').split('\r\n').slice(0, 3);
+          const lines = readFileSync(file, 'utf8').split('\r\n').filter((l) => l !== '').slice(0, 3);
           process.stderr.write(`  ${path.relative(root, file)}:\n${lines.map((l) => `    ${l}`).join('\n')}\n`);
         }
       } catch (error) {

@@ -8,6 +8,7 @@ import { ApiClient } from './api-client.js';
 import { createDispatcher } from './dispatcher.js';
 import { createTransport, type Transport } from './transport.js';
 import { httpPolicy } from './http-policy.js';
+import { withRequestLog } from './request-log.js';
 
 /** Builds the token provider of a connection (static, file- or Redis-backed refresh). */
 export type TokenProviderFactory = (connection: Connection, dispatcher: Dispatcher) => TokenProvider;
@@ -47,6 +48,7 @@ export class ApiClients {
       const dispatcher = createDispatcher(connection, { logger });
       const tokens = this.#options.tokens?.(connection, dispatcher) ?? new StaticTokenProvider(connection.accessToken);
       let transport = createTransport(dispatcher, config.redactor, connection.timeout);
+      if (logger.isLevelEnabled('debug')) transport = withRequestLog(transport, logger.child({ connection: connectionName }), config.redactor);
       if (this.#options.metrics) transport = countingTransport(transport, connectionName, this.#options.metrics);
       // One default policy per ApiClients, so its in-process rate budgets are shared by all runs.
       const wrap = this.#options.wrapTransport ?? (this.#defaultPolicy ??= httpPolicy({ logger, redactor: config.redactor, metrics: this.#options.metrics }));

@@ -53,7 +53,7 @@ export class ApiClient {
       if (refresh && token && attempt === 1) {
         await discard(response);
         this.#deps.logger.info(
-          { connection: connection.name, version: token.version, ...(rule ? { rule: rule.index } : {}) },
+          { version: token.version, ...(rule ? { rule: rule.index } : {}) },
           rule ? `API answered ${response.status} matching responses[${rule.index}] (refresh): refreshing the access token once` : 'API answered 401: refreshing the access token once',
         );
         if (await tokens.invalidate(token, request.signal)) {

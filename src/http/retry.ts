@@ -72,7 +72,7 @@ export function withRetry(transport: Transport, options: RetryOptions): Transpor
       const last = attempt >= options.attempts;
       let info: RetryInfo;
       try {
-        const response = await transport(request);
+        const response = await transport(attempt === 1 ? request : { ...request, attempt });
         // A matching `responses:` rule decides (first match wins); otherwise the status does.
         const retryable = response.rule ? response.rule.action === 'retry' : retryStatus(response.status, request.method);
         if (last || !retryable) return response;

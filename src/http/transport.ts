@@ -14,6 +14,8 @@ export interface HttpRequest {
   body?: string | Buffer | undefined;
   /** Aborts the request (the run's deadline). */
   signal?: AbortSignal | undefined;
+  /** 1-based try of this request, set by the retry wrapper (for the debug request log). */
+  attempt?: number | undefined;
 }
 
 export interface HttpResponse {

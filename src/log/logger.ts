@@ -1,6 +1,8 @@
 import { pino, type Logger } from 'pino';
 import type { Redactor } from '../config/redactor.js';
 import { runFields } from './run-context.js';
+import { formatPretty } from './pretty-format.js';
+import { stderrStatusTerminal, type StatusTerminal } from './terminal.js';
 
 export type { Logger } from 'pino';
 
@@ -40,6 +42,22 @@ function redactValues(value: unknown, redactor: Redactor, depth = 0): unknown {
   return out;
 }
 
+/**
+ * One key per field in every line: a field the logger is already bound to (a child logger's
+ * `connection`) is left out of the call's object; pino would otherwise write the key twice.
+ */
+function dropBound(logger: Logger, object: unknown): unknown {
+  if (object === null || typeof object !== 'object' || object instanceof Error || Array.isArray(object)) return object;
+  const bound = logger.bindings();
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(object)) {
+    if (!(key in bound)) continue;
+    copy ??= { ...(object as Record<string, unknown>) };
+    delete copy[key];
+  }
+  return copy ?? object;
+}
+
 export interface LoggerOptions {
   /** From `--log-level` or LOG_LEVEL (settings). @default "info" */
   level?: string | undefined;
@@ -47,10 +65,29 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
   /** Scrubs known secret values out of messages and error texts. */
   redactor?: Redactor;
-  /** Human-friendly output (pino-pretty) instead of JSON lines. @default stderr is a TTY */
+  /** Human-friendly lines instead of JSON lines. @default stderr is a TTY */
   pretty?: boolean;
   /** Colors in pretty output (false when NO_COLOR is set: settings.color). @default true */
   color?: boolean;
+}
+
+/**
+ * A synchronous pino destination that hands each line to the stderr terminal, formatted for
+ * humans or as is, so a live progress line is erased before a log line and drawn again after.
+ */
+function terminalDestination(terminal: StatusTerminal, format: ((entry: Record<string, unknown>) => string) | undefined): pino.DestinationStream {
+  return {
+    write(line: string) {
+      if (!format) return terminal.writeLine(line);
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return terminal.writeLine(line);
+      }
+      terminal.writeLine(format(entry));
+    },
+  };
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -61,20 +98,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
     // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
-    mixin: (_object: object, _level: number, logger: Logger) => {
+    // Only fields the logger is not already bound to: pino would write a bound key twice.
+    mixin: (object: object, _level: number, logger: Logger) => {
       const fields = runFields();
-      if (!fields?.runId || 'runId' in logger.bindings()) return {};
-      return fields;
+      if (!fields?.runId) return {};
+      const bound = logger.bindings();
+      if ('runId' in bound) return {};
+      const extra: Record<string, string> = {};
+      for (const [key, value] of Object.entries(fields)) if (value !== undefined && !(key in bound) && !(key in object)) extra[key] = value;
+      return extra;
     },
     formatters: {
       log: (object: Record<string, unknown>) => (redactor && redactor.size > 0 ? (redactValues(object, redactor) as Record<string, unknown>) : object),
     },
     hooks: {
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
-        method.apply(
-          this,
-          redactor ? args.map((a) => (typeof a === 'string' ? redactor.redact(a) : a)) : args,
-        );
+        const first = dropBound(this, args[0]);
+        const rest = first === args[0] ? args : [first, ...args.slice(1)];
+        method.apply(this, redactor ? rest.map((a) => (typeof a === 'string' ? redactor.redact(a) : a)) : rest);
       },
     },
     serializers: {
@@ -85,12 +126,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     },
   };
-  const pretty = options.pretty ?? (options.destination === undefined && process.stderr.isTTY === true);
-  if (pretty) {
-    return pino({
-      ...base,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: options.color ?? true, ignore: 'pid,hostname' } },
-    });
+  const prettyOptions = { colour: options.color ?? true, stacks: base.level === 'debug' || base.level === 'trace' };
+  const destination = options.destination;
+  if (destination) {
+    if (options.pretty !== true) return pino(base, destination as pino.DestinationStream);
+    return pino(base, { write: (line: string) => void destination.write(`${formatPretty(JSON.parse(line) as Record<string, unknown>, prettyOptions)}\n`) });
   }
-  return pino(base, (options.destination ?? pino.destination({ dest: 2, sync: true })) as pino.DestinationStream);
+  const terminal = stderrStatusTerminal();
+  if (options.pretty ?? terminal.isTTY) return pino(base, terminalDestination(terminal, (entry) => formatPretty(entry, prettyOptions)));
+  if (terminal.isTTY) return pino(base, terminalDestination(terminal, undefined));
+  return pino(base, pino.destination({ dest: 2, sync: true }));
 }

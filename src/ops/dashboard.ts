@@ -12,6 +12,7 @@ import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from './heartbeat.js';
 import { Metrics } from './metrics.js';
+import { consoleRouter, type ConsoleOptions } from '../console/console-routes.js';
 import { isLoopbackHost, type DashboardAuth } from './dashboard-auth.js';
 
 export interface DashboardOptions {
@@ -30,6 +31,8 @@ export interface DashboardOptions {
   /** Live workers /healthz requires; 0 checks Redis only. @default 1 */
   minWorkers?: number;
   logger?: Logger | undefined;
+  /** The console (SPEC 11) at `/`, `/jobs/NAME` and `/api`. @default Bull Board only, at /queues */
+  console?: Omit<ConsoleOptions, 'queues'> | undefined;
 }
 
 export interface Health {
@@ -63,7 +66,7 @@ export async function checkHealth(redis: RedisClient, prefix: string, queueName:
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** Constant-time Basic auth check (comparing digests, so lengths leak nothing either). */
-function basicAuth(auth: DashboardAuth) {
+export function basicAuth(auth: DashboardAuth) {
   const expected = digest(`${auth.user}:${auth.password}`);
   return (req: Request, res: Response, next: NextFunction) => {
     const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
@@ -74,7 +77,7 @@ function basicAuth(auth: DashboardAuth) {
 }
 
 /**
- * The dashboard's Express app: Bull Board at `/`, Prometheus metrics at `/metrics` (this
+ * The dashboard's Express app: the console at `/` (when given), Bull Board at `/queues`, Prometheus metrics at `/metrics` (this
  * process's metrics plus every live worker's published snapshot, summed) and `/healthz`.
  */
 export function createDashboardApp(options: DashboardOptions): Express {
@@ -109,13 +112,14 @@ export function createDashboardApp(options: DashboardOptions): Express {
   });
 
   const board = new ExpressAdapter();
-  board.setBasePath('/');
+  board.setBasePath('/queues');
   createBullBoard({
     queues: [new BullMQAdapter(queue, { readOnlyMode: false })],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'restq' } },
   });
-  app.use('/', board.getRouter());
+  app.use('/queues', board.getRouter());
+  if (options.console) app.use(consoleRouter({ ...options.console, queues: true }));
   return app;
 }
 

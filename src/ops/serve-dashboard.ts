@@ -2,6 +2,11 @@ import { Queue } from 'bullmq';
 import type { Logger } from '../log/logger.js';
 import { createRedisClient } from '../redis/redis-connection.js';
 import type { RedisTopology } from '../redis/topology.js';
+import type { QueueSettings } from '../runtime/settings.js';
+import type { Config } from '../config/types.js';
+import { QueuedRuns } from '../console/run-starters.js';
+import { openRunQueue } from '../queue/run-queue.js';
+import { openStateStore } from '../state/open-state-store.js';
 import type { DashboardAuth } from './dashboard-auth.js';
 import { createDashboardApp, listenDashboard, type ListenOptions } from './dashboard.js';
 import type { Metrics } from './metrics.js';
@@ -22,6 +27,8 @@ export interface ServeDashboardOptions extends ListenOptions {
   minWorkers?: number;
   /** Basic auth (RESTQ_DASHBOARD_USER/PASSWORD); required off loopback. @default none */
   auth?: DashboardAuth | undefined;
+  /** Serve the console (jobs, history, run now) for this project. @default Bull Board only */
+  console?: { config: Config; queueSettings: QueueSettings; historyLimit?: number | undefined } | undefined;
 }
 
 export interface ServedDashboard {
@@ -40,7 +47,16 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
     client.on('error', (error: Error) => options.logger?.debug({ err: error }, 'dashboard Redis connection error'));
   }
   const queue = new Queue(location.queueName, { connection: queueRedis, prefix: location.prefix });
+  // The console: run history and cursors from the Redis state store, "Run now" queues a run.
+  const runQueue = options.console ? await openRunQueue(options.console.queueSettings) : undefined;
+  const state =
+    options.console && runQueue
+      ? openStateStore({ configDir: options.console.config.dir, redis: { client: runQueue.redis, prefix: location.prefix, queue: location.queueName }, historyLimit: options.console.historyLimit })
+      : undefined;
+  const runs = options.console && runQueue ? new QueuedRuns(runQueue, options.console.config) : undefined;
   const closeClients = async () => {
+    await state?.close().catch(() => undefined);
+    await runs?.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
     queueRedis.disconnect();
     healthRedis.disconnect();
@@ -56,6 +72,7 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
       auth,
       minWorkers: options.minWorkers ?? 1,
       logger: options.logger,
+      console: options.console && state && runs ? { config: options.console.config, state, runs } : undefined,
     });
     const running = await listenDashboard(app, auth, options);
     options.logger?.info({ url: running.url, queue: location.queueName, prefix: location.prefix, auth: auth !== undefined }, 'dashboard listening');

@@ -29,6 +29,8 @@ export interface Page {
   readonly pageDone: boolean;
   /** The template context the rows were fetched with (forEach: with the parent row), for column templates. */
   readonly ctx?: TemplateContext | undefined;
+  /** The page's Content-Length when the API sent one (a total for the progress line). */
+  readonly contentLength?: number | undefined;
 }
 
 /** Counts a run reports besides rows and pages. */
@@ -130,11 +132,13 @@ async function* readPage(reader: PageReader, request: HttpRequest, response: Htt
   const chunks: Chunks = plan
     ? streamRows(response, request, { rowKeys: plan.rowKeys, rows: query.rows, valuePaths: paginator.valuePaths, redactor: deps.redactor, timeoutMs: deps.api.connection.timeout })
     : wholeBodyRows(query.rows, response, request, deps, paginator.valuePaths);
+  const length = Number(response.headers['content-length']);
+  const contentLength = Number.isSafeInteger(length) && length > 0 ? length : undefined;
   let tail: PageTail;
   try {
     let step = await chunks.next();
     for (; !step.done; step = await chunks.next()) {
-      yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false, ctx: reader.ctx };
+      yield { rows: step.value.rows, bytes: step.value.bytes, url: request.url, page: number, pageDone: false, ctx: reader.ctx, contentLength };
     }
     tail = step.value;
     // Only a sequence's first page: an API may leave the key out of an empty last page.

@@ -15,7 +15,26 @@ export async function enqueueRun(runQueue: RunQueue, config: Config, jobName: st
   return added.id ?? runId;
 }
 
-export type RunOutcome = { status: 'completed'; result: RunResult } | { status: 'failed'; error: string };
+export interface RunFailure {
+  /** Stable error code (E_HTTP, E_CONFIG…); E_RUN when the worker recorded none. */
+  code: string;
+  message: string;
+}
+
+export type RunOutcome = { status: 'completed'; result: RunResult } | { status: 'failed'; error: RunFailure };
+
+/**
+ * Why a run failed: its run record (code and message, written by the worker before BullMQ
+ * marks the job failed), else the job's failedReason read again now (a Job read before the
+ * failure has none: that was "run failed: undefined").
+ */
+async function failureOf(runQueue: RunQueue, jobName: string, runId: string): Promise<RunFailure> {
+  const history = await runQueue.state.history(jobName).catch(() => []);
+  const record = history.find((r) => r.runId === runId);
+  if (record?.error) return record.error;
+  const job = await runQueue.queue.getJob(runId);
+  return { code: 'E_RUN', message: job?.failedReason || `run ${runId} failed without a recorded reason (see the worker's log)` };
+}
 
 /**
  * Waits for a queued run to finish, calling `onProgress` with its progress. Listens to the
@@ -33,10 +52,10 @@ export async function waitForRun(runQueue: RunQueue, runId: string, onProgress: 
     const outcome = new Promise<RunOutcome>((resolve, reject) => {
       const check = async () => {
         const job = await queue.getJob(runId);
-        if (!job) return resolve({ status: 'failed', error: `run ${runId} is not in queue "${settings.queue}" (never added, or already removed)` });
+        if (!job) return resolve({ status: 'failed', error: { code: 'E_RUN', message: `run ${runId} is not in queue "${settings.queue}" (never added, or already removed)` } });
         const state = await job.getState();
-        if (state === 'completed') resolve({ status: 'completed', result: job.returnvalue });
-        else if (state === 'failed') resolve({ status: 'failed', error: job.failedReason });
+        if (state === 'completed') resolve({ status: 'completed', result: (await queue.getJob(runId))?.returnvalue ?? job.returnvalue });
+        else if (state === 'failed') resolve({ status: 'failed', error: await failureOf(runQueue, job.name, runId) });
       };
       // Events can be missed between connecting and the first read: also look every second.
       poll = setInterval(() => void check().catch(reject), 1_000);

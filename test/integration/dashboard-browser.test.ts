@@ -87,12 +87,12 @@ describe('dashboard in a real browser', () => {
     const context = await browser.newContext({ httpCredentials: { username: auth.user, password: auth.password }, viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
-      const home = await page.goto(dashboard.url);
+      const home = await page.goto(`${dashboard.url}/queues`);
       expect(home?.status()).toBe(200);
       await expect(page.title()).resolves.toBe('restq');
       // The queue appears in the overview, by name.
       await page.getByText('restq', { exact: true }).first().waitFor({ timeout: 15_000 });
-      await page.goto(`${dashboard.url}/queue/restq?status=completed`);
+      await page.goto(`${dashboard.url}/queues/queue/restq?status=completed`);
       // The completed run is listed with its job name and its return value (rows written).
       await page.getByText('orders').first().waitFor({ timeout: 15_000 });
       await page.getByText('returnValue:').first().waitFor({ timeout: 15_000 });

@@ -108,17 +108,17 @@ describe('dashboard', () => {
   it('with Basic auth configured, answers 401 without or with wrong credentials and serves the board with them; /healthz stays open', async () => {
     const auth = { user: 'ops', password: `pw-${randomUUID()}` };
     const url = await serve({ auth });
-    const none = await fetch(`${url}/`);
+    const none = await fetch(`${url}/queues`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm="restq"/);
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-    expect((await fetch(`${url}/`, { headers: basic('ops', 'wrong') })).status).toBe(401);
+    expect((await fetch(`${url}/queues`, { headers: basic('ops', 'wrong') })).status).toBe(401);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${url}/api/queues`)).status).toBe(401);
-    const ok = await fetch(`${url}/`, { headers: basic(auth.user, auth.password) });
+    expect((await fetch(`${url}/queues/api/queues`)).status).toBe(401);
+    const ok = await fetch(`${url}/queues`, { headers: basic(auth.user, auth.password) });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('<title>restq</title>');
-    const queues = (await (await fetch(`${url}/api/queues`, { headers: basic(auth.user, auth.password) })).json()) as { queues: { name: string }[] };
+    const queues = (await (await fetch(`${url}/queues/api/queues`, { headers: basic(auth.user, auth.password) })).json()) as { queues: { name: string }[] };
     expect(queues.queues.map((q) => q.name)).toEqual([queueName]);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });

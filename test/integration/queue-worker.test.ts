@@ -209,7 +209,7 @@ describe('BullMQ worker', () => {
   it('reports a failed run to enqueue --wait', async () => {
     await withWorker(async ({ config, settings, dir }) => {
       const outcome = await enqueueCommand({ config, settings, job: 'missing', params: {}, onQueued: () => undefined, onProgress: () => undefined });
-      expect(outcome).toMatchObject({ status: 'failed', error: expect.stringContaining('answered 404') });
+      expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_HTTP', message: expect.stringContaining('answered 404') } });
       expect(readdirSync(dir)).not.toContain('out.csv');
     });
   });

@@ -67,11 +67,17 @@ describe('restq start --dashboard (one process: schedules, worker, dashboard)', 
     expect(await admin.exists(heartbeat)).toBe(0);
   });
 
-  it('refuses --dashboard without REDIS_URL (exit 2)', async () => {
-    const p = spawnRestq(['start', '--dashboard'], { REDIS_URL: '' }, project.dir);
+  it('serves the standalone console with --dashboard when REDIS_URL is not set', async () => {
+    const p = spawnRestq(['start', '--dashboard', '--dashboard-port', '0'], { REDIS_URL: '' }, project.dir);
     processes.push(p);
-    expect(await p.exited).toBe(2);
-    expect(p.stderr()).toContain('--dashboard needs REDIS_URL');
+    await p.waitForStderr(/console on http:\/\/\S+/);
+    const url = /console on (http:\/\/\S+)/.exec(p.stderr())![1]!;
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true, mode: 'standalone' });
+    const jobs = (await (await fetch(`${url}/api/jobs`)).json()) as Array<{ name: string }>;
+    expect(jobs.length).toBeGreaterThan(0);
+    expect((await fetch(`${url}/queues`)).status).toBe(404);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });
 

@@ -27,6 +27,20 @@ describe('formatTable', () => {
   });
 });
 
+describe('formatTable width', () => {
+  it('cuts shrinkable columns, widest first, until the lines fit', () => {
+    const cols = [
+      { header: 'NAME', value: (r: { a: string; b: string }) => r.a, shrink: true },
+      { header: 'NOTE', value: (r: { a: string; b: string }) => r.b, shrink: true },
+      { header: 'N', value: () => 7 },
+    ];
+    const text = formatTable(cols, [{ a: 'a'.repeat(30), b: 'b'.repeat(10) }], { width: 30 });
+    const lines = text.split('\n');
+    expect(lines[1]).toBe(`${'a'.repeat(14)}…  ${'b'.repeat(10)}  7`);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(30);
+  });
+});
+
 describe('restq status table', () => {
   it('shows one aligned line per job with its schedule, next and last run, then the queue counts', async () => {
     const { formatStatus } = await import('../../src/commands/status.js');
@@ -40,14 +54,30 @@ describe('restq status table', () => {
       queue: { waiting: 1, active: 0, delayed: 2, completed: 30, failed: 4 },
     });
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^JOB\s+SCHEDULE\s+NEXT RUN\s+LAST RUN\s+RESULT\s+ROWS\s+TOOK\s+RUN ID\s+ERROR$/);
-    expect(lines[1]).toMatch(/^orders\s+\*\/15 \* \* \* \* \(UTC\)\s+2026-11-29 02:00:00Z\s+2026-11-29 01:45:00Z\s+succeeded\s+1370\s+2\.50s\s+r-1\s+-$/);
-    expect(lines[2]).toMatch(/^count\s+on demand PAUSED\s+-\s+2026-11-29 01:40:00Z\s+failed\s+0\s+0\.25s\s+r-2\s+GET http:\/\/x answered 500: boom.*…$/);
-    expect(lines[3]).toMatch(/^new-job\s+on demand\s+-\s+never\s+-\s+-\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^JOB\s+SCHEDULE\s+NEXT RUN\s+LAST RUN\s+RESULT\s+ROWS\s+TOOK$/);
+    expect(lines[1]).toMatch(/^orders\s+\*\/15 \* \* \* \*\s+11-29 02:00\s+11-29 01:45\s+succeeded\s+1370\s+2\.5s$/);
+    expect(lines[2]).toMatch(/^count\s+on demand PAUSED\s+-\s+11-29 01:40\s+failed\s+0\s+0\.3s$/);
+    // The failed run's error on its own indented line, cut to the width.
+    expect(lines[3]).toMatch(/^ {2}└ GET http:\/\/x answered 500: boom.*…$/);
+    expect(lines[4]).toMatch(/^new-job\s+on demand\s+-\s+never\s+-\s+-\s+-$/);
     // Aligned: every column starts at the same offset on every line.
-    const at = (line: string, header: string) => (line === lines[0] ? line.indexOf(header) : -1);
-    expect(lines[1]!.indexOf('2026-11-29 02:00:00Z')).toBe(at(lines[0]!, 'NEXT RUN'));
-    expect(lines[3]!.indexOf('never')).toBe(at(lines[0]!, 'LAST RUN'));
-    expect(lines.at(-1)).toBe('queue: 1 waiting, 0 active, 2 delayed, 30 completed, 4 failed');
+    const at = (header: string) => lines[0]!.indexOf(header);
+    expect(lines[1]!.indexOf('11-29 02:00')).toBe(at('NEXT RUN'));
+    expect(lines[4]!.indexOf('never')).toBe(at('LAST RUN'));
+    expect(lines.at(-1)).toBe('times in UTC · queue: 1 waiting, 0 active, 2 delayed, 30 completed, 4 failed');
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+  });
+
+  it('fits 80 columns with long job names and schedules by cutting those columns', async () => {
+    const { formatStatus } = await import('../../src/commands/status.js');
+    const long = 'customer-orders-with-a-very-long-descriptive-name';
+    const text = formatStatus({
+      jobs: [{ name: long, schedule: '0,15,30,45 6-22 * * 1-5', timezone: 'Europe/Berlin', paused: false, nextRunAt: '2026-11-29T02:00:00.000Z', lastRun: { runId: 'r', status: 'succeeded', startedAt: '2026-11-29T01:45:00.000Z', finishedAt: '2026-11-29T01:59:02.500Z', rows: 123456789, error: null } }],
+      mode: 'distributed',
+      queue: { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 },
+    });
+    const lines = text.split('\n');
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+    expect(lines[1]).toMatch(/^customer-o\S*…\s+0,15,30\S*( \S*)*…?\s+11-29 02:00\s+11-29 01:45\s+succeeded\s+123456789\s+14m03s$/);
   });
 });
