@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { compileMatches } from '../expr/matches.js';
-import { checkJsonPath } from '../expr/jsonpath.js';
+import { checkJsonPath } from '../expr/check-jsonpath.js';
 import { asMap, asString, type RawMap } from './raw.js';
 
 /** Position of a key (or the closest existing parent) inside this connection. */
