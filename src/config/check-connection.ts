@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { compileMatches } from '../expr/matches.js';
-import { checkJsonPath } from '../expr/jsonpath.js';
+import { checkJsonPath } from '../expr/check-jsonpath.js';
 import { parsePrivateKey, readPrivateKeyPem } from './jwt-key.js';
 import { asMap, asString, type RawMap } from './raw.js';
 

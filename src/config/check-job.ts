@@ -1,6 +1,7 @@
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
+import type { CronExpressionParser as CronParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
-import { checkJsonPath } from '../expr/jsonpath.js';
+import { checkJsonPath } from '../expr/check-jsonpath.js';
 import { checkTemplateName, INCREMENTAL_TEMPLATES, isTemplateColumn, TEMPLATE_ROOTS, templateNames } from '../expr/template.js';
 import { parseInstant } from '../state/cursor-value.js';
 import { PAGINATOR_KEYS, paginatorKeys } from './paginator-keys.js';
@@ -18,6 +19,14 @@ export interface JobCheckContext {
   issues: ConfigIssue[];
 }
 
+// cron-parser (with luxon) costs ~8 MB RSS and a good part of `restq validate`'s start: it is
+// required (CommonJS, so synchronously) only when a job has a schedule to check.
+const require = createRequire(import.meta.url);
+let cronParser: typeof CronParser | undefined;
+function cron(): typeof CronParser {
+  return (cronParser ??= (require('cron-parser') as typeof import('cron-parser')).CronExpressionParser);
+}
+
 /** A cron expression with 5 fields, or 6 with seconds first; undefined when valid. */
 export function checkCron(schedule: string, timezone: string | undefined): string | undefined {
   const parts = schedule.trim().split(/\s+/);
@@ -29,14 +38,21 @@ export function checkCron(schedule: string, timezone: string | undefined): strin
   }
   try {
     if (fields !== 5 && fields !== 6) throw new Error(`${fields} fields`);
-    CronExpressionParser.parse(schedule, timezone ? { tz: timezone } : {});
+    cron().parse(schedule, timezone ? { tz: timezone } : {});
     return undefined;
   } catch (error) {
     return (error as Error).message;
   }
 }
 
+// Building an Intl.DateTimeFormat with a timeZone loads ICU's time zone data: ~9 MB RSS, more
+// than yaml or zod. The canonical names (and UTC) are answered from a list that costs ~2 MB; only
+// aliases (US/Pacific, Etc/GMT+5) and typos go to Intl.DateTimeFormat, which decides as before.
+let canonicalZones: Set<string> | undefined;
+
 export function isTimezone(timezone: string): boolean {
+  canonicalZones ??= new Set(['utc', ...Intl.supportedValuesOf('timeZone').map((z) => z.toLowerCase())]);
+  if (canonicalZones.has(timezone.toLowerCase())) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return true;

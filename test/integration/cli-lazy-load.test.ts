@@ -47,6 +47,8 @@ function restqRecorded(args: string[], env: Record<string, string> = {}): Promis
 
 let api: TestServer;
 let project: ConfigDir;
+/** The same project without a schedule: nothing for cron-parser (and luxon) to check. */
+let unscheduled: ConfigDir;
 
 beforeAll(async () => {
   api = await startTestServer((req, res) => {
@@ -57,9 +59,14 @@ beforeAll(async () => {
     'connections.yaml': 'connections:\n  api:\n    baseUrl: ${API_URL}\n    accessToken: static-token\n',
     'jobs/orders.yaml': 'connection: api\nschedule: "0 * * * *"\ngrid:\n  path: /v1/orders\n  rows: $.data[*]\n  columns: { id: $.id, status: $.status }\noutput:\n  - stdout: { format: ndjson }\n',
   });
+  unscheduled = tempConfigDir({
+    'connections.yaml': 'connections:\n  api:\n    baseUrl: http://127.0.0.1:1\n    accessToken: static-token\n',
+    'jobs/orders.yaml': 'connection: api\ntimezone: Europe/Berlin\ngrid:\n  path: /v1/orders\n  rows: $.data[*]\n  columns: { id: $.id }\noutput:\n  - stdout: { format: ndjson }\n',
+  });
 });
 afterAll(async () => {
   project.cleanup();
+  unscheduled.cleanup();
   await api.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -78,7 +85,17 @@ describe('the CLI loads only what the command needs', () => {
     expect(validate.code).toBe(0);
     expect(validate.stderr).toContain('ok: 1 connection, 1 job, 1 scheduled');
     expect(validate.modules).toContain('commands/validate.js');
-    for (const heavy of [...HEAVY, 'undici', 'pino', 'csv-stringify']) expect(validate.packages, heavy).not.toContain(heavy);
+    for (const heavy of [...HEAVY, 'undici', 'pino', 'csv-stringify', 'jsonpath-plus']) expect(validate.packages, heavy).not.toContain(heavy);
+    // A schedule to check: cron-parser is loaded (so the assertion below can fail).
+    expect(validate.packages).toContain('cron-parser');
+  });
+
+  it('validate without any schedule loads neither cron-parser, luxon nor jsonpath-plus', async () => {
+    const validate = await restqRecorded(['--config', unscheduled.dir, 'validate']);
+    expect(validate.stderr).toContain('ok: 1 connection, 1 job, 0 scheduled');
+    expect(validate.code).toBe(0);
+    expect(validate.packages).toContain('yaml');
+    for (const lazy of ['cron-parser', 'luxon', 'jsonpath-plus']) expect(validate.packages, lazy).not.toContain(lazy);
   });
 
   it('run of a small job loads neither BullMQ, Bull Board, express, OpenTelemetry nor Redis', async () => {
