@@ -228,7 +228,10 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   const metrics = options.metrics;
   metrics?.runStarted(job.name);
   const work = async () => {
-    const deps = { api, redactor: config.redactor, logger, signal, stats };
+    // With grid.forEach the cursor is read on the parent rows (SPEC 9): only parents in the window
+    // are followed, and their children's rows are all kept.
+    const parentCursor = tracker && job.kind === 'grid' && job.grid.forEach ? tracker : undefined;
+    const deps = { api, redactor: config.redactor, logger, signal, stats, acceptParent: parentCursor ? (row: unknown) => parentCursor.accept(row) : undefined };
     if (job.kind === 'scalar') {
       const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
         // A `responses:` rule with action skip drops the answer: no value, said in the summary.
@@ -255,7 +258,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
         const sliceCtx: TemplateContext = slice ? { ...ctx, window: { start: slice.start.text, end: slice.end?.text ?? '' }, cursor: slice.start.text } : ctx;
         for await (const page of fetchGridPages(job, sliceCtx, deps)) {
           const rowCtx = page.ctx ?? sliceCtx;
-          const raw = tracker ? page.rows.filter((row) => tracker.accept(row)) : page.rows;
+          const raw = tracker && !parentCursor ? page.rows.filter((row) => tracker.accept(row)) : page.rows;
           const rows = raw.map((row) => projector.project(row, rowCtx));
           columns = projector.columns ?? [];
           // A page arrives in chunks (huge pages are streamed): it counts from its first chunk, so the
