@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { openRunQueue, type RunQueue } from '../queue/run-queue.js';
+import type { RunQueue } from '../queue/run-queue.js';
 import { isDistributed, type Settings } from '../runtime/settings.js';
 import { openStateStore } from '../state/open-state-store.js';
 import type { StateStore } from '../state/state-store.js';
@@ -18,6 +18,8 @@ export interface JobStateAccess {
  */
 export async function openJobState(config: Config, settings: Settings, stateDir?: string): Promise<JobStateAccess> {
   if (isDistributed(settings)) {
+    // BullMQ only in distributed mode: a standalone `restq run` must not load it (cold start).
+    const { openRunQueue } = await import('../queue/run-queue.js');
     const runQueue = await openRunQueue(settings.queue);
     return { state: runQueue.state, runQueue, close: () => runQueue.close() };
   }
