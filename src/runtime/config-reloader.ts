@@ -130,7 +130,8 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
         logger.warn({ err: error, path: target }, 'cannot watch the config files: reload with SIGHUP');
       }
     };
-    add(dir, (name) => name === null || name === 'connections.yaml' || name === '.env' || name === 'jobs', 'project');
+    // `..data`: a Kubernetes ConfigMap volume swaps its files through that symlink.
+    add(dir, (name) => name === null || name === 'connections.yaml' || name === '.env' || name === 'jobs' || name === '..data', 'project');
     const jobsDir = path.join(dir, 'jobs');
     if (existsSync(jobsDir)) add(jobsDir, (name) => name === null || /\.ya?ml$/i.test(name), 'jobs/');
   }
