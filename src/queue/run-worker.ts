@@ -169,7 +169,7 @@ export class RunWorker {
     const trigger: RunTrigger = request.trigger ?? (tick !== undefined ? 'schedule' : 'enqueue');
     const logger = this.#logger.child({ runId, job: request.job, attempt });
     if (trigger === 'schedule' && attempt === 1) {
-      const skipped = await this.#skipTick(request.job, runId, tick, started, logger);
+      const skipped = await this.#skipTick(config, request.job, runId, tick, started, logger);
       if (skipped) return skipped;
     }
     // The first update comes one interval into the run: a run that ends sooner writes no
@@ -240,8 +240,8 @@ export class RunWorker {
    * A scheduled tick that must not run: the job is paused, or the tick is found late by more
    * than one interval under `misfire: skip`. Records a `skipped` run and returns its result.
    */
-  async #skipTick(jobName: string, runId: string, tick: number | undefined, started: Date, logger: Logger): Promise<RunResult | undefined> {
-    const job = this.#config.jobs[jobName]!;
+  async #skipTick(config: Config, jobName: string, runId: string, tick: number | undefined, started: Date, logger: Logger): Promise<RunResult | undefined> {
+    const job = config.jobs[jobName]!;
     const pause = await this.#state.getPause(jobName);
     let error: HistoryRecord['error'] = null;
     if (pause.paused) error = { code: 'E_PAUSED', message: `job is paused since ${pause.since}: tick skipped (restq resume ${jobName})` };
