@@ -36,18 +36,45 @@ export async function startCommand(options: StartOptions): Promise<void> {
     const [{ formatScheduleSync, scheduleCommand }, { runWorkerService }] = await Promise.all([import('./schedule.js'), import('./worker.js')]);
     const sync = await scheduleCommand(config, queue);
     for (const line of formatScheduleSync(sync, queue.queue)) print(line);
-    await runWorkerService({ config, settings, logger, concurrency, dashboard: options.dashboard });
+    // A reloaded config re-syncs the schedulers first (upserts, removes deleted ones).
+    const onReload = async (next: Config) => {
+      const resync = await scheduleCommand(next, queue);
+      for (const line of formatScheduleSync(resync, queue.queue)) logger.info(line);
+    };
+    await runWorkerService({ config, settings, logger, concurrency, dashboard: options.dashboard, onReload });
     return;
   }
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
   const [{ StandaloneScheduler }, { createModeClients }] = await Promise.all([import('../queue/standalone-scheduler.js'), import('./api-clients-for-mode.js')]);
   const graceMs = settings.shutdownGraceMs;
-  const mode = await createModeClients(config, logger, settings);
+  let mode = await createModeClients(config, logger, settings);
   // History, cursors, pause flags and lastSuccessAt in .restq/, so they survive restarts.
   const { openStateStore } = await import('../state/open-state-store.js');
   const state = openStateStore({ configDir: config.dir, historyLimit: settings.history });
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
   const entries = await scheduler.start();
+  // Config reload (SIGHUP, file changes): the cron timers restart for the new set of jobs.
+  const { reloadWatching, startConfigReloader } = await import('../runtime/config-reloader.js');
+  const retiring = new Set<Promise<void>>();
+  const reloader = startConfigReloader({
+    dir: config.dir,
+    env: settings.env,
+    logger,
+    current: config,
+    watch: reloadWatching(settings),
+    apply: async (next) => {
+      const nextMode = await createModeClients(next, logger, settings);
+      const old = mode;
+      mode = nextMode;
+      const { entries: now, retired } = scheduler.setConfig(next, nextMode.clients);
+      for (const e of now) logger.info(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
+      const closing: Promise<void> = retired
+        .then(() => old.close())
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not close the API clients of the previous config'))
+        .finally(() => retiring.delete(closing));
+      retiring.add(closing);
+    },
+  });
   for (const e of entries) {
     const missed = e.missed === undefined ? '' : `; tick ${new Date(e.missed).toISOString()} was missed while stopped: ${config.jobs[e.job]!.misfire === 'skip' ? 'misfire: skip decides' : 'one catch-up run now'}`;
     print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}${missed}`);
@@ -61,8 +88,10 @@ export async function startCommand(options: StartOptions): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const removeHandlers = onShutdownSignal(async () => {
       try {
+        reloader.close();
         await consoleServer?.close();
         await scheduler.close(graceMs);
+        await Promise.allSettled([...retiring]);
         await mode.close();
         removeHandlers();
         resolve();

@@ -13,6 +13,7 @@ import { queueSettings, type Settings } from '../runtime/settings.js';
 import { RunWorker } from '../queue/run-worker.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
 import { createModeClients } from './api-clients-for-mode.js';
+import { reloadWatching, startConfigReloader } from '../runtime/config-reloader.js';
 
 export interface WorkerServiceOptions {
   config: Config;
@@ -22,6 +23,8 @@ export interface WorkerServiceOptions {
   concurrency: number;
   /** Also serve the dashboard from this process (`restq start --dashboard`). @default none */
   dashboard?: { port: number; host: string } | undefined;
+  /** Called with each reloaded config before it is put in use (`restq start`: re-sync the schedulers). */
+  onReload?: ((config: Config) => Promise<void>) | undefined;
 }
 
 /**
@@ -41,10 +44,32 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
     ? await (await import('../ops/serve-dashboard.js')).serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id, console: { config, queueSettings: settings, historyLimit: options.settings.history } })
     : undefined;
   const telemetry = await startTelemetry(options.settings.otel, logger);
-  const mode = await createModeClients(config, logger, options.settings, metrics);
+  let mode = await createModeClients(config, logger, options.settings, metrics);
+  const retiring = new Set<Promise<void>>();
   const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency, metrics, telemetry: telemetry?.telemetry });
   await worker.start();
   await heartbeat.start();
+  // Config reload (SIGHUP, file changes): new runs use the new config and new API clients; the
+  // old clients are closed once the runs using them end.
+  const reloader = startConfigReloader({
+    dir: config.dir,
+    env: options.settings.env,
+    logger,
+    current: config,
+    watch: reloadWatching(options.settings),
+    apply: async (next) => {
+      await options.onReload?.(next);
+      const nextMode = await createModeClients(next, logger, options.settings, metrics);
+      const old = mode;
+      mode = nextMode;
+      const retired: Promise<void> = worker
+        .setConfig(next, nextMode.clients)
+        .then(() => old.close())
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not close the API clients of the previous config'))
+        .finally(() => retiring.delete(retired));
+      retiring.add(retired);
+    },
+  });
   if (dashboard) logger.info({ url: dashboard.url }, 'dashboard served by this worker');
   logger.info(
     { redis: describeRedis(settings.redis), queue: settings.queue, prefix: settings.prefix, concurrency, jobs: Object.keys(config.jobs).length },
@@ -53,8 +78,10 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
   await new Promise<void>((resolve, reject) => {
     const removeHandlers = onShutdownSignal(async () => {
       try {
+        reloader.close();
         await dashboard?.close();
         await worker.close(settings.shutdownGraceMs);
+        await Promise.allSettled([...retiring]);
         await heartbeat.stop();
         await mode.close();
         await telemetry?.shutdown().catch(() => undefined);

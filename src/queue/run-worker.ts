@@ -59,9 +59,15 @@ export class RunWorker {
   #shuttingDown = false;
   #closing: Promise<void> | undefined;
   readonly #connection: ConnectionOptions;
+  #config: Config;
+  #clients: ApiClients;
+  /** Runs in flight per ApiClients, so replaced clients are closed only once their runs end. */
+  readonly #inUse = new Map<ApiClients, { runs: number; idle: Array<() => void> }>();
 
   constructor(options: RunWorkerOptions) {
     this.#options = options;
+    this.#config = options.config;
+    this.#clients = options.clients;
     const { settings } = options;
     this.#logger = options.logger.child({ queue: settings.queue });
     this.#state = options.state ?? new RedisStateStore({ redis: options.redis, prefix: settings.prefix, queue: settings.queue, historyLimit: settings.history });
@@ -109,8 +115,44 @@ export class RunWorker {
     return this.#closing;
   }
 
+  /** The config in use: runs that start from now on use it. */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /**
+   * Puts a reloaded config in use: runs that start from now on use `config` and `clients`;
+   * runs in flight finish on the old ones. Resolves once no run uses the old clients any more
+   * (the caller closes them then).
+   */
+  setConfig(config: Config, clients: ApiClients): Promise<void> {
+    const old = this.#clients;
+    this.#config = config;
+    this.#clients = clients;
+    this.#lastSuccessUse.clear();
+    if (old === clients) return Promise.resolve();
+    const use = this.#inUse.get(old);
+    if (!use || use.runs === 0) return Promise.resolve();
+    return new Promise((resolve) => use.idle.push(resolve));
+  }
+
   async #process(job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
-    const { config } = this.#options;
+    const clients = this.#clients;
+    let use = this.#inUse.get(clients);
+    if (!use) this.#inUse.set(clients, (use = { runs: 0, idle: [] }));
+    use.runs++;
+    try {
+      return await this.#processWith(this.#config, clients, job, token, signal);
+    } finally {
+      use.runs--;
+      if (use.runs === 0) {
+        this.#inUse.delete(clients);
+        for (const resolve of use.idle.splice(0)) resolve();
+      }
+    }
+  }
+
+  async #processWith(config: Config, clients: ApiClients, job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
     const runId = runIdOfJob(job.id ?? job.name);
     const attempt = job.attemptsMade + 1;
     const started = new Date();
@@ -127,7 +169,7 @@ export class RunWorker {
     const trigger: RunTrigger = request.trigger ?? (tick !== undefined ? 'schedule' : 'enqueue');
     const logger = this.#logger.child({ runId, job: request.job, attempt });
     if (trigger === 'schedule' && attempt === 1) {
-      const skipped = await this.#skipTick(request.job, runId, tick, started, logger);
+      const skipped = await this.#skipTick(config, request.job, runId, tick, started, logger);
       if (skipped) return skipped;
     }
     // The first update comes one interval into the run: a run that ends sooner writes no
@@ -150,7 +192,7 @@ export class RunWorker {
         config,
         job: request.job,
         params: request.params,
-        clients: this.#options.clients,
+        clients,
         metrics: this.#options.metrics,
         logger,
         runId,
@@ -198,8 +240,8 @@ export class RunWorker {
    * A scheduled tick that must not run: the job is paused, or the tick is found late by more
    * than one interval under `misfire: skip`. Records a `skipped` run and returns its result.
    */
-  async #skipTick(jobName: string, runId: string, tick: number | undefined, started: Date, logger: Logger): Promise<RunResult | undefined> {
-    const job = this.#options.config.jobs[jobName]!;
+  async #skipTick(config: Config, jobName: string, runId: string, tick: number | undefined, started: Date, logger: Logger): Promise<RunResult | undefined> {
+    const job = config.jobs[jobName]!;
     const pause = await this.#state.getPause(jobName);
     let error: HistoryRecord['error'] = null;
     if (pause.paused) error = { code: 'E_PAUSED', message: `job is paused since ${pause.since}: tick skipped (restq resume ${jobName})` };
@@ -238,7 +280,7 @@ export class RunWorker {
   #usesLastSuccessAt(jobName: string): boolean {
     let uses = this.#lastSuccessUse.get(jobName);
     if (uses === undefined) {
-      const job = this.#options.config.jobs[jobName];
+      const job = this.#config.jobs[jobName];
       uses = job === undefined || JSON.stringify(job.kind === 'grid' ? job.grid : job.scalar).includes('lastSuccessAt');
       this.#lastSuccessUse.set(jobName, uses);
     }

@@ -64,16 +64,20 @@ export class StandaloneScheduler {
   readonly #lastSuccessAt = new Map<string, string>();
   #running = 0;
   #stopped = false;
+  #config: Config;
+  #clients: ApiClients;
 
   constructor(options: StandaloneSchedulerOptions) {
     this.#options = options;
+    this.#config = options.config;
+    this.#clients = options.clients;
     this.#now = options.now ?? Date.now;
   }
 
   /** Arms a timer per scheduled job and starts catch-up runs; returns each job's next run time. */
   async start(): Promise<ScheduledEntry[]> {
     const out: ScheduledEntry[] = [];
-    for (const job of Object.values(this.#options.config.jobs)) {
+    for (const job of Object.values(this.#config.jobs)) {
       if (!job.schedule) continue;
       const now = this.#now();
       const entry: Entry = { job, next: nextTick(job.schedule, job.timezone, now), busy: false };
@@ -84,6 +88,39 @@ export class StandaloneScheduler {
       this.#arm(entry);
     }
     return out;
+  }
+
+  /**
+   * Puts a reloaded config in use: timers of removed or unscheduled jobs stop, new scheduled
+   * jobs get one, jobs whose schedule or timezone changed are re-armed (no catch-up run for a
+   * reload). Runs that start from now on use `config` and `clients`; `retired` resolves once
+   * the runs in flight (on the old clients) have ended.
+   */
+  setConfig(config: Config, clients: ApiClients): { entries: ScheduledEntry[]; retired: Promise<void> } {
+    this.#config = config;
+    this.#clients = clients;
+    const retired = Promise.allSettled([...this.#active.keys()]).then(() => undefined);
+    const out: ScheduledEntry[] = [];
+    for (const [name, entry] of this.#entries) {
+      const job = config.jobs[name];
+      if (job?.schedule) continue;
+      clearTimeout(entry.timer);
+      this.#entries.delete(name);
+    }
+    for (const job of Object.values(config.jobs)) {
+      if (!job.schedule) continue;
+      let entry = this.#entries.get(job.name);
+      if (entry && entry.job.schedule === job.schedule && entry.job.timezone === job.timezone) {
+        entry.job = job;
+      } else {
+        if (entry) clearTimeout(entry.timer);
+        entry = { job, next: nextTick(job.schedule, job.timezone, this.#now()), busy: false };
+        this.#entries.set(job.name, entry);
+        this.#arm(entry);
+      }
+      out.push({ job: job.name, pattern: job.schedule, timezone: job.timezone, next: entry.next });
+    }
+    return { entries: out, retired };
   }
 
   get activeRuns(): number {
@@ -161,7 +198,9 @@ export class StandaloneScheduler {
     this.#running++;
     const controller = new AbortController();
     const done = (async () => {
-      const { config, clients, logger, onRunFinished, stdout, state } = this.#options;
+      const { logger, onRunFinished, stdout, state } = this.#options;
+      const config = this.#config;
+      const clients = this.#clients;
       try {
         const lastSuccessAt = state ? await state.lastSuccessAt(job.name) : (this.#lastSuccessAt.get(job.name) ?? '');
         const result = await (this.#options.run ?? runJob)({

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
+import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
+import { createProject } from '../helpers/temp-project.js';
+import { until } from '../helpers/wait-for.js';
+import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
+
+// Config reload (issue 14 item 4): running workers and `start` pick up changed config files
+// (file watching, debounced) and SIGHUP, keep the last good config on a broken change, and
+// re-sync schedules. Real Redis, real processes, the built CLI.
+
+const url = inject('redisUrl');
+const TOKEN = 'at-config-reload-3e7a';
+let api: SampleApi;
+let admin: Redis;
+const processes: RestqProcess[] = [];
+
+beforeAll(async () => {
+  api = await startSampleApi({ staticTokens: [TOKEN] });
+  admin = new Redis(url);
+});
+
+afterAll(async () => {
+  for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await api.close();
+  admin.disconnect();
+});
+
+function restq(args: string[], env: Record<string, string | undefined>, dir: string): RestqProcess {
+  const p = spawnRestq(args, env, dir);
+  processes.push(p);
+  return p;
+}
+
+const project = (jobs: Record<string, string>) => createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, jobs);
+const countJob = (file: string) => `connection: demo
+scalar: { path: /v1/orders/count, value: $.count }
+output: [{ csv: "out/${file}.csv" }]
+`;
+const tickJob = `connection: demo
+schedule: "* * * * * *"
+scalar: { path: /v1/orders/count, value: $.count }
+output: [{ csv: { path: "out/tick.csv", append: true } }]
+`;
+
+function csvLines(file: string): number {
+  try {
+    return readFileSync(file, 'utf8').trim().split(/\r?\n/).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function enqueueWait(job: string, env: Record<string, string>, dir: string): Promise<RestqProcess> {
+  const enqueue = restq(['enqueue', job, '--wait'], env, dir);
+  await enqueue.exited;
+  return enqueue;
+}
+
+describe('config reload in running processes', () => {
+  it('a worker picks up a job file added while it runs, and keeps the last good config on a broken change', async () => {
+    const proj = project({ first: countJob('first') });
+    const settings = testSettings(url);
+    try {
+      const worker = restq(['worker'], settings.env, proj.dir);
+      await worker.waitForStderr(/worker ready/, 60_000);
+      proj.writeJob('second', countJob('second'));
+      await worker.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      const second = await enqueueWait('second', settings.env, proj.dir);
+      expect(second.stderr()).not.toContain('unknown job');
+      expect(await second.exited).toBe(0);
+      expect(csvLines(path.join(proj.dir, 'out', 'second.csv'))).toBe(2);
+
+      // A broken change: logged with its file, and the last good config stays in use.
+      proj.writeJob('broken', 'connection: demo\nscalar: [unclosed\n');
+      await worker.waitForStderr(/config reload failed, keeping the last good config/, 60_000);
+      expect(worker.stderr()).toContain('broken.yaml');
+      expect(worker.stderr()).not.toContain(TOKEN);
+      // `enqueue` loads the project too: it runs from a good copy, the worker from the broken one.
+      const good = project({ first: countJob('first') });
+      const first = await enqueueWait('first', settings.env, good.dir).finally(() => good.cleanup());
+      expect(first.stderr()).toMatch(/^first .*1 row/);
+      expect(await first.exited).toBe(0);
+      expect(csvLines(path.join(proj.dir, 'out', 'first.csv'))).toBe(2);
+      expect(worker.child.exitCode).toBeNull();
+
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    } finally {
+      await deletePrefix(admin, settings.prefix).catch(() => undefined);
+      proj.cleanup();
+    }
+  }, 180_000);
+
+  it('SIGHUP reloads the config (file watching off)', async () => {
+    const proj = project({ first: countJob('first') });
+    const settings = testSettings(url, { RESTQ_CONFIG_WATCH: 'off' });
+    try {
+      const worker = restq(['worker'], settings.env, proj.dir);
+      await worker.waitForStderr(/worker ready/, 60_000);
+      proj.writeJob('hup', countJob('hup'));
+      // Watching is off: nothing reloads until the signal.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(worker.stderr()).not.toContain('config reloaded');
+      worker.child.kill('SIGHUP');
+      await worker.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      const hup = await enqueueWait('hup', settings.env, proj.dir);
+      expect(await hup.exited).toBe(0);
+      expect(csvLines(path.join(proj.dir, 'out', 'hup.csv'))).toBe(2);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    } finally {
+      await deletePrefix(admin, settings.prefix).catch(() => undefined);
+      proj.cleanup();
+    }
+  }, 180_000);
+
+  it('standalone start runs a scheduled job added while it runs', async () => {
+    const proj = project({ first: countJob('first') });
+    try {
+      const start = restq(['start'], { REDIS_URL: '' }, proj.dir);
+      await start.waitForStderr(/no scheduled jobs/, 60_000);
+      proj.writeJob('tick', tickJob);
+      await start.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      const csv = path.join(proj.dir, 'out', 'tick.csv');
+      await until(() => csvLines(csv) >= 3, 'two runs of the added scheduled job', 60_000, 100);
+      // Removing it stops its timer.
+      proj.removeJob('tick');
+      await start.waitForStderr(/config reloaded: 1 jobs \(\+0, -1, ~0\)/, 60_000);
+      start.child.kill('SIGTERM');
+      expect(await start.exited).toBe(0);
+    } finally {
+      proj.cleanup();
+    }
+  }, 180_000);
+
+  it('distributed start re-syncs the schedulers for a scheduled job added while it runs', async () => {
+    const proj = project({ first: countJob('first') });
+    const settings = testSettings(url);
+    try {
+      const start = restq(['start'], settings.env, proj.dir);
+      await start.waitForStderr(/worker ready/, 60_000);
+      proj.writeJob('tick', tickJob);
+      await start.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      const csv = path.join(proj.dir, 'out', 'tick.csv');
+      await until(() => csvLines(csv) >= 3, 'two runs of the added scheduled job', 60_000, 100);
+      start.child.kill('SIGTERM');
+      expect(await start.exited).toBe(0);
+    } finally {
+      await deletePrefix(admin, settings.prefix).catch(() => undefined);
+      proj.cleanup();
+    }
+  }, 180_000);
+});
