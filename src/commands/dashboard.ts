@@ -1,7 +1,7 @@
 import { isRestqError } from '../errors/restq-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { dashboardAuth } from '../ops/dashboard-auth.js';
-import { serveDashboard, type ServedDashboard } from '../ops/serve-dashboard.js';
+import { serveDashboard, type ServedDashboard } from '../console/serve-dashboard.js';
 import { commandLogger } from './command-logger.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 
@@ -29,7 +29,7 @@ export async function dashboardCli(options: DashboardCliOptions, ctx: CommandCon
     } else {
       // Standalone: the console over .restq/; runs started from it run in this process.
       const { serveStandaloneConsole } = await import('../console/serve-console.js');
-      dashboard = await serveStandaloneConsole({ config, settings: ctx.settings, logger, auth, port, host: options.host });
+      dashboard = await serveStandaloneConsole({ config, settings: ctx.settings, logger, auth, port, host: options.host, createClients: (await import('./api-clients-for-mode.js')).createModeClients });
     }
   } catch (error) {
     if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);

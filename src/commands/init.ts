@@ -85,7 +85,7 @@ export interface InitResult {
 export function initProject(dir: string): InitResult {
   const existing = Object.keys(INIT_FILES).filter((file) => existsSync(path.join(dir, file)));
   if (existing.length > 0) {
-    throw new RestqError('E_USAGE', `refusing to overwrite ${existing.map((f) => path.join(dir, f)).join(', ')}: restq init writes a new project; pick an empty directory (restq init DIR)`, { permanent: true });
+    throw new RestqError('E_INIT', `refusing to overwrite ${existing.map((f) => path.join(dir, f)).join(', ')}: restq init writes a new project; pick an empty directory (restq init DIR)`, { permanent: true });
   }
   const written: string[] = [];
   for (const [file, text] of Object.entries(INIT_FILES)) {

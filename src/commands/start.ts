@@ -81,7 +81,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
   }
   // The console in this process: history from .restq/, "Run now" runs here too.
   const consoleServer = options.dashboard
-    ? await (await import('../console/serve-console.js')).serveStandaloneConsole({ config, settings, logger, auth: dashboardAuth(settings), ...options.dashboard })
+    ? await (await import('../console/serve-console.js')).serveStandaloneConsole({ config, settings, logger, auth: dashboardAuth(settings), ...options.dashboard, createClients: createModeClients })
     : undefined;
   if (consoleServer) print(`console on ${consoleServer.url}`);
   if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');

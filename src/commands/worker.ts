@@ -41,7 +41,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
   const heartbeat = new Heartbeat({ redis, prefix: settings.prefix, queue: settings.queue, metrics, concurrency });
   // Express and Bull Board are loaded only when this process serves the dashboard.
   const dashboard = options.dashboard
-    ? await (await import('../ops/serve-dashboard.js')).serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id, console: { config, queueSettings: settings, historyLimit: options.settings.history } })
+    ? await (await import('../console/serve-dashboard.js')).serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id, console: { config, queueSettings: settings, historyLimit: options.settings.history } })
     : undefined;
   const telemetry = await startTelemetry(options.settings.otel, logger);
   let mode = await createModeClients(config, logger, options.settings, metrics);

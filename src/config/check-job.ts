@@ -3,7 +3,7 @@ import type { CronExpressionParser as CronParser } from 'cron-parser';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { checkJsonPath } from '../expr/check-jsonpath.js';
 import { checkTemplateName, INCREMENTAL_TEMPLATES, isTemplateColumn, TEMPLATE_ROOTS, templateNames } from '../expr/template.js';
-import { parseInstant } from '../state/cursor-value.js';
+import { parseInstant } from '../expr/instant.js';
 import { PAGINATOR_KEYS, paginatorKeys } from './paginator-keys.js';
 import { didYouMean } from './did-you-mean.js';
 import { asMap, asString, type RawMap } from './raw.js';

@@ -63,13 +63,13 @@ const refreshSchema = z.strictObject({
 /** `grant: authorization_code`: where `restq token CONNECTION --authorize` sends the user (SPEC 12). */
 const authorizeSchema = z.strictObject({
   /** The provider's authorization endpoint. */
-  url: z.url({ error: 'must be an absolute http(s) URL, e.g. https://auth.example.com/authorize' }),
+  url: z.url({ error: 'must be an absolute http(s) URL, e.g. https://auth.example.com/authorize' }).describe('The provider\'s authorization endpoint, e.g. https://auth.example.com/authorize. Required.'),
   /** Space-separated scopes; include the one that gives a refresh token (e.g. offline_access). */
-  scope: z.string().optional(),
+  scope: z.string().optional().describe('Space-separated scopes to ask for, e.g. "openid offline_access orders.read" (offline_access or the provider\'s equivalent gives a refresh token).'),
   /** Loopback redirect http://127.0.0.1:<redirectPort>/callback (RFC 8252): register exactly this URI. @default 8765 */
-  redirectPort: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), z.number().int().min(1).max(65535)).default(8765),
+  redirectPort: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), z.number().int().min(1).max(65535)).default(8765).describe('Port of the loopback redirect http://127.0.0.1:PORT/callback (register that URI at the provider). Default 8765.'),
   /** Extra authorization request parameters (e.g. access_type: offline, prompt: consent). */
-  params: stringMap().default({}),
+  params: stringMap().default({}).describe('Extra authorization request parameters, e.g. { access_type: offline, prompt: consent } for Google.'),
 });
 
 export const JWT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'HS256'] as const;
@@ -77,21 +77,21 @@ export const JWT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'HS256'] as const;
 /** `grant: jwt_bearer` (RFC 7523): the assertion restq signs for each token request (SPEC 12). */
 const jwtSchema = z.strictObject({
   /** PEM private key (PKCS#8, PKCS#1 or SEC1), inline or a file path relative to the config directory; not used by HS256. */
-  privateKey: z.string().min(1).optional(),
+  privateKey: z.string().min(1).optional().describe('PEM private key (PKCS#8 or PKCS#1), inline or a file path; a secret. Not used by HS256 (apiSecret signs).'),
   /** @default "RS256" */
-  algorithm: z.enum(JWT_ALGORITHMS).default('RS256'),
+  algorithm: z.enum(JWT_ALGORITHMS).default('RS256').describe('Signature algorithm: RS256, ES256, PS256 or HS256 (apiSecret as key). Default RS256.'),
   /** `iss` claim. @default apiKey */
-  issuer: z.string().min(1).optional(),
+  issuer: z.string().min(1).optional().describe('iss claim. Default: apiKey.'),
   /** `sub` claim. @default the issuer */
-  subject: z.string().min(1).optional(),
+  subject: z.string().min(1).optional().describe('sub claim, e.g. the service account. Default: the issuer.'),
   /** `aud` claim. @default refresh.endpoint */
-  audience: z.string().min(1).optional(),
+  audience: z.string().min(1).optional().describe('aud claim. Default: refresh.endpoint (the token endpoint).'),
   /** `exp` = `iat` + lifetime. @default 5m */
-  lifetime: duration().default(300_000),
+  lifetime: duration().default(300_000).describe('Assertion lifetime (exp = iat + lifetime), e.g. 5m. Default 5m.'),
   /** Extra claims (e.g. scope). */
-  claims: z.record(z.string(), z.unknown()).default({}),
+  claims: z.record(z.string(), z.unknown()).default({}).describe('Extra claims added to the assertion, e.g. { scope: read }.'),
   /** `kid` header. */
-  keyId: z.string().min(1).optional(),
+  keyId: z.string().min(1).optional().describe('kid header of the assertion, when the provider knows several keys.'),
 });
 
 const proxySchema = z.strictObject({
@@ -278,17 +278,17 @@ export const CURSOR_TYPES = ['datetime', 'number', 'string'] as const;
 /** `incremental:` (SPEC 8): where the last good run stopped, and the next run's window. */
 export const incrementalSchema = z.strictObject({
   /** JSONPath relative to each row (before `columns`) giving its cursor value, e.g. $.updated_at. */
-  cursor: jsonPath(),
+  cursor: jsonPath().describe('JSONPath relative to each row (before columns) giving its cursor value, e.g. $.updated_at.'),
   /** How cursor values compare. @default "datetime" */
-  type: z.enum(CURSOR_TYPES).default('datetime'),
+  type: z.enum(CURSOR_TYPES).default('datetime').describe('How cursor values compare: datetime (ISO 8601, epoch s or ms, as instants), number or string. Default datetime.'),
   /** The first run's window start: an ISO 8601 time (datetime) or a value of the cursor's type. */
-  start: z.union([z.string().min(1), z.number()]),
+  start: z.union([z.string().min(1), z.number()]).describe('The first run\'s window start: an ISO 8601 time (datetime) or a value of the cursor\'s type. Required.'),
   /** The next window starts this much before the stored cursor (datetime cursors only). @default 0 */
-  lookback: duration().optional(),
+  lookback: duration().optional().describe('The next window starts this much before the stored cursor (datetime only), e.g. 10m.'),
   /** Drop rows whose cursor lies outside [window.start, window.end). @default false */
-  filter: boolean().default(false),
+  filter: boolean().default(false).describe('Drop rows whose cursor lies outside [window.start, window.end). Default false.'),
   /** Split a run's window into requests of this size; also `restq backfill`'s default window (datetime only). */
-  slice: duration().optional(),
+  slice: duration().optional().describe('Split a run\'s window into requests of this size; also restq backfill\'s default window (datetime only), e.g. 1d.'),
 });
 
 /** Job names travel in shell commands, file paths and queue job names. */

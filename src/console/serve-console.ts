@@ -1,9 +1,9 @@
 import express from 'express';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { createModeClients } from '../commands/api-clients-for-mode.js';
+import type { ApiClients } from '../http/api-client-registry.js';
 import type { DashboardAuth } from '../ops/dashboard-auth.js';
-import { basicAuth, listenDashboard, type ListenOptions } from '../ops/dashboard.js';
+import { basicAuth, listenDashboard, type ListenOptions } from '../console/dashboard.js';
 import { Metrics } from '../ops/metrics.js';
 import type { Settings } from '../runtime/settings.js';
 import { openStateStore } from '../state/open-state-store.js';
@@ -15,6 +15,8 @@ export interface StandaloneConsoleOptions extends ListenOptions {
   settings: Settings;
   logger: Logger;
   auth?: DashboardAuth | undefined;
+  /** Builds the API clients of this mode (the caller's: commands own the wiring). */
+  createClients: (config: Config, logger: Logger, settings: Settings, metrics: Metrics) => Promise<{ clients: ApiClients; close(): Promise<void> }>;
 }
 
 export interface ServedConsole {
@@ -30,7 +32,7 @@ export interface ServedConsole {
 export async function serveStandaloneConsole(options: StandaloneConsoleOptions): Promise<ServedConsole> {
   const { config, logger } = options;
   const metrics = new Metrics();
-  const mode = await createModeClients(config, logger, options.settings, metrics);
+  const mode = await options.createClients(config, logger, options.settings, metrics);
   const state = openStateStore({ configDir: config.dir, historyLimit: options.settings.history });
   const runs = new InProcessRuns({ config, clients: mode.clients, state, logger });
   const app = express();

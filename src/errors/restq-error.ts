@@ -22,6 +22,8 @@ export type RestqErrorCode =
   | 'E_QUEUE'
   | 'E_JOB_DATA'
   | 'E_INTERRUPTED'
+  /** restq init found files it would overwrite. */
+  | 'E_INIT'
   /** A scheduled tick found late by more than one interval under `misfire: skip` (not run). */
   | 'E_MISFIRE'
   /** A scheduled tick of a paused job (not run). */

@@ -1,3 +1,4 @@
+import { createModeClients } from '../../src/commands/api-clients-for-mode.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import type { Config } from '../../src/config/types.js';
 import { serveStandaloneConsole, type ServedConsole } from '../../src/console/serve-console.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { createLogger } from '../../src/log/logger.js';
-import { serveDashboard } from '../../src/ops/serve-dashboard.js';
+import { serveDashboard } from '../../src/console/serve-dashboard.js';
 import { readSettings } from '../../src/runtime/settings.js';
 
 const silent = createLogger({ level: 'silent', pretty: false });
@@ -36,7 +37,7 @@ afterAll(async () => {
 describe('console JSON API (standalone)', () => {
   let served: ServedConsole;
   beforeAll(async () => {
-    served = await serveStandaloneConsole({ config, settings: readSettings({}), logger: silent, auth, port: 0 });
+    served = await serveStandaloneConsole({ config, settings: readSettings({}), logger: silent, auth, port: 0, createClients: createModeClients });
   });
   afterAll(async () => served?.close());
 

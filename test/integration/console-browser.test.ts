@@ -1,3 +1,4 @@
+import { createModeClients } from '../../src/commands/api-clients-for-mode.js';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,7 +55,7 @@ describe('the console in a real browser (standalone mode: .restq/, runs in the c
     writeFileSync(path.join(dir, 'jobs', 'open-count.yaml'), 'connection: shop\nschedule: "30 6 * * *"\ntimezone: Europe/Berlin\nscalar: { path: /v1/orders/count, value: $.count, column: open_orders }\noutput:\n  - csv: out/count.csv\n');
     writeFileSync(path.join(dir, 'jobs', 'broken.yaml'), 'connection: shop\ngrid:\n  path: /v1/no-such-endpoint\n  rows: $.data[*]\noutput:\n  - csv: out/broken.csv\n');
     const config = loadConfig({ dir, env: {} });
-    served = await serveStandaloneConsole({ config, settings: readSettings({}), logger: silent, auth, port: 0 });
+    served = await serveStandaloneConsole({ config, settings: readSettings({}), logger: silent, auth, port: 0, createClients: createModeClients });
     // Real runs for the history: 11 of orders (two with another status), one of the others each.
     for (let i = 0; i < 11; i++) await startRun('orders', i % 5 === 4 ? { status: 'closed' } : {});
     await startRun('open-count');

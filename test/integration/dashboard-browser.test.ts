@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/types.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/ops/dashboard.js';
+import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/console/dashboard.js';
 import { runJob } from '../../src/runner.js';
 import { sampleApiProject, type TempProject } from '../helpers/temp-project.js';
 import { pollUntil as waitFor } from '../helpers/wait-for.js';

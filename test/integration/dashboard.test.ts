@@ -7,7 +7,7 @@ import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { createLogger } from '../../src/log/logger.js';
 import { isLoopbackHost } from '../../src/ops/dashboard-auth.js';
-import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/ops/dashboard.js';
+import { createDashboardApp, listenDashboard, type RunningDashboard } from '../../src/console/dashboard.js';
 import { Heartbeat } from '../../src/ops/heartbeat.js';
 import { Metrics, sampleValue } from '../../src/ops/metrics.js';
 import { runJob } from '../../src/runner.js';

@@ -4,12 +4,12 @@ import { createRedisClient } from '../redis/redis-connection.js';
 import type { RedisTopology } from '../redis/topology.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import type { Config } from '../config/types.js';
-import { QueuedRuns } from '../console/run-starters.js';
+import { QueuedRuns } from './run-starters.js';
 import { openRunQueue } from '../queue/run-queue.js';
 import { openStateStore } from '../state/open-state-store.js';
-import type { DashboardAuth } from './dashboard-auth.js';
+import type { DashboardAuth } from '../ops/dashboard-auth.js';
 import { createDashboardApp, listenDashboard, type ListenOptions } from './dashboard.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /** Where the restq queue lives (from the queue settings: Redis topology, RESTQ_QUEUE, RESTQ_PREFIX). */
 export interface QueueLocation {

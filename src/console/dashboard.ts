@@ -10,10 +10,10 @@ import type { RedisClient } from '../redis/redis-connection.js';
 import { AggregatorRegistry } from 'prom-client';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
-import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from './heartbeat.js';
-import { Metrics } from './metrics.js';
-import { consoleRouter, type ConsoleOptions } from '../console/console-routes.js';
-import { isLoopbackHost, type DashboardAuth } from './dashboard-auth.js';
+import { liveWorkers, metricsKeyPrefix, readByPrefix, type MetricsSnapshot } from '../ops/heartbeat.js';
+import { Metrics } from '../ops/metrics.js';
+import { consoleRouter, type ConsoleOptions } from './console-routes.js';
+import { isLoopbackHost, type DashboardAuth } from '../ops/dashboard-auth.js';
 
 export interface DashboardOptions {
   /** The restq BullMQ queue. */
