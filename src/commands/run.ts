@@ -60,7 +60,15 @@ export async function runCli(jobName: string, options: RunCliOptions, ctx: Comma
   process.on('SIGTERM', onSignal);
   // History, cursor and lastSuccessAt (SPEC 8): Redis when configured, else .restq/.
   const { openJobState } = await import('./open-job-state.js');
-  const jobState = await openJobState(config, ctx.settings);
+  const jobState = await openJobState(config, ctx.settings).catch(async (error: unknown) => {
+    // Nothing ran yet: close what was opened (Redis clients would keep the process alive).
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await clients.close();
+    await store.close();
+    shared?.close();
+    throw error;
+  });
   try {
     const lastSuccessAt = await jobState.state.lastSuccessAt(jobName);
     const result = await runJob({ config, job: jobName, params, clients, logger: log, state: jobState.state, trigger: 'cli', lastSuccessAt, signal: interrupt.signal, onProgress: (p) => progress.update(p) });

@@ -121,7 +121,7 @@ output: [{ csv: "out/{runId}.csv" }]
       expect(ticks.every((t) => t % 1000 === 0)).toBe(true);
       expect(await queue.getJobSchedulersCount()).toBe(1);
       // One output file per run, named by its run id (= its tick): no tick ran twice.
-      expect(readdirSync(path.join(proj.dir, 'out')).sort()).toEqual(runs.map((r) => `${r.id}.csv`).sort());
+      expect(readdirSync(path.join(proj.dir, 'out')).sort()).toEqual(runs.map((r) => `${r.id!.replace(/:/g, '-')}.csv`).sort());
     } finally {
       await queue.close();
       await deletePrefix(admin, settings.prefix);
