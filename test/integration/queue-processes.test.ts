@@ -204,7 +204,7 @@ output: [{ csv: "out/{runId}.csv" }]
       const status = restq(['status', '--json'], settings.env, proj.dir);
       expect(await status.exited).toBe(0);
       expect(JSON.parse(status.stdout())).toMatchObject({
-        jobs: [{ name: 'orders', schedule: null, timezone: 'UTC', nextRunAt: null, lastRun: { runId, status: 'completed', rows: 137, error: null } }],
+        jobs: [{ name: 'orders', schedule: null, timezone: 'UTC', nextRunAt: null, lastRun: { runId, status: 'succeeded', rows: 137, error: null } }],
         queue: { waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0 },
       });
       const first = await queue.add('orders', { job: 'orders', params: {} });

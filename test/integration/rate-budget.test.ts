@@ -154,6 +154,6 @@ describe('rate budget shared through Redis', () => {
     }).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(1);
     // With REDIS_URL set, `restq run` also keeps its run history there: whichever Redis use comes first names the problem.
-    expect(error.stderr).toMatch(/error \[E_QUEUE\]: (the shared rate budget \(.*:ratelimit:api\) is unavailable: Redis did not answer|cannot reach Redis at 127\.0\.0\.1:1)/);
+    expect(error.stderr).toMatch(/error \[E_QUEUE\]: (the shared rate budget \(.*:ratelimit:api\) is unavailable: Redis did not answer|cannot reach Redis at (redis:\/\/)?127\.0\.0\.1:1)/);
   }, 20_000);
 });

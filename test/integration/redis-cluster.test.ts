@@ -89,7 +89,7 @@ describe('Redis Cluster', () => {
         if ((await status.exited) !== 0) return false;
         const report = JSON.parse(status.stdout()) as { jobs: { name: string; nextRunAt: string | null; lastRun: { status: string } | null }[] };
         const tick = report.jobs.find((j) => j.name === 'tick');
-        return tick?.nextRunAt !== null && tick?.lastRun?.status === 'completed';
+        return tick?.nextRunAt !== null && tick?.lastRun?.status === 'succeeded';
       }, 'the scheduled tick job to run and show in status', 60_000, 500);
 
       // A producer command end to end: enqueue --wait returns the run's result.

@@ -72,7 +72,7 @@ describe('restq dashboard options', () => {
       const dashboard = spawnRestq(['dashboard', '--port', '0', '--host', '127.0.0.1', '--min-workers', minWorkers], settings.env, project.dir);
       processes.push(dashboard);
       await dashboard.waitForStderr(/restq console on http:\/\/127\.0\.0\.1:\d+/);
-      const base = /restq dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(dashboard.stderr())![1]!;
+      const base = /restq console on (http:\/\/127\.0\.0\.1:\d+)/.exec(dashboard.stderr())![1]!;
       const health = await fetch(`${base}/healthz`);
       expect(health.status).toBe(status);
       expect(await health.json()).toMatchObject({ redis: 'ok', workers: 0, minWorkers: Number(minWorkers) });
