@@ -182,8 +182,8 @@ describe('misfire and pause on the worker', () => {
       expect(api.orderRequests.length).toBe(mark);
       expect((await state.history('hourly'))[0]).toMatchObject({ runId: 'late-skip', trigger: 'schedule', status: 'skipped', error: { code: 'E_MISFIRE' } });
 
-      // Late by less than one interval: runs even under skip.
-      await queue.add('hourly', { job: 'hourly', params: {}, tick: Date.now() - 10 * 60_000 }, { jobId: 'slightly-late' });
+      // The latest tick of "0 * * * *" (this hour), late by less than one interval: runs even under skip.
+      await queue.add('hourly', { job: 'hourly', params: {}, tick: Math.floor(Date.now() / 3_600_000) * 3_600_000 }, { jobId: 'slightly-late' });
       await done('slightly-late');
       expect((await state.history('hourly'))[0]).toMatchObject({ runId: 'slightly-late', status: 'succeeded', rows: 137 });
 
