@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { RestqError } from '../errors/restq-error.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { withFileLock } from '../file-lock.js';
 import { applyUpdate, KeyedMutex, type StateUpdate } from './memory-token-store.js';
 import { isSealed, type SecretBox } from './secret-box.js';
@@ -113,21 +111,7 @@ export class FileTokenStore implements TokenStore {
       if (box) for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = box.seal(copy[key]);
       connections[name] = copy;
     }
-    const dir = path.dirname(file);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify({ ...data, format: 1, connections }, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-    // Make the rename itself durable (not supported on every platform: best effort).
-    const dirHandle = await open(dir, constants.O_RDONLY).catch(() => undefined);
-    await dirHandle?.sync().catch(() => undefined);
-    await dirHandle?.close();
+    await writeFileAtomic(file, `${JSON.stringify({ ...data, format: 1, connections }, null, 2)}\n`);
   }
 
   /** Cross-process exclusion with an O_EXCL lock file beside the state file. */

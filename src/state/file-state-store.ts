@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KeyedMutex } from '../auth/memory-token-store.js';
 import { RestqError } from '../errors/restq-error.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { withFileLock } from '../file-lock.js';
 import {
   DEFAULT_HISTORY_LIMIT,
@@ -52,24 +51,6 @@ interface StateFile {
   connections?: Record<string, unknown>;
   jobs?: Record<string, JobState>;
   [other: string]: unknown;
-}
-
-/** Writes `text` to `file` atomically: a temp file (mode 0600), fsync, rename. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  const dirHandle = await open(dir, constants.O_RDONLY).catch(() => undefined);
-  await dirHandle?.sync().catch(() => undefined);
-  await dirHandle?.close();
 }
 
 function greater(order: CursorOrder, a: string, b: string): boolean {
@@ -151,7 +132,7 @@ export class FileStateStore implements StateStore {
       // re-reads the window: at-least-once), never a moved cursor without its record.
       const history = await this.#readHistory(record.job);
       history.unshift(stored);
-      await writeAtomic(this.#historyFile(record.job), `${JSON.stringify(history.slice(0, this.historyLimit))}\n`);
+      await writeFileAtomic(this.#historyFile(record.job), `${JSON.stringify(history.slice(0, this.historyLimit))}\n`);
       await this.#finishLive(record.runId, record.finishedAt);
       return { moved, reason, record: stored };
     });
@@ -184,7 +165,7 @@ export class FileStateStore implements StateStore {
   }
 
   async setLive(run: LiveRun): Promise<void> {
-    await writeAtomic(this.#liveFile(run.runId), `${JSON.stringify(run)}\n`).catch((error: unknown) => {
+    await writeFileAtomic(this.#liveFile(run.runId), `${JSON.stringify(run)}\n`).catch((error: unknown) => {
       throw ioError(`write the progress of run ${run.runId}`, this.#liveFile(run.runId), error);
     });
   }
@@ -276,7 +257,7 @@ export class FileStateStore implements StateStore {
           const result = await change(data);
           // The token store expects `connections`, even when no token was stored yet.
           data.connections ??= {};
-          await writeAtomic(file, `${JSON.stringify(data, null, 2)}\n`).catch((error: unknown) => {
+          await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`).catch((error: unknown) => {
             throw ioError('write the job state', file, error);
           });
           return result;
