@@ -86,14 +86,23 @@ describe('Redis Sentinel', () => {
       expect(files.filter((f) => !/^run-\d+\.csv$/.test(f))).toEqual([]);
       // Both workers rode through the failover.
       for (const w of workers) expect(w.child.exitCode).toBeNull();
-      const log = workers.map((w) => w.stderr()).join('');
+      const logs = () => workers.map((w) => w.stderr()).join('');
+      const completionsIn = (log: string) => [...log.matchAll(/"runId":"(run-\d+)"[^\n]*"msg":"run completed"/g)].map((m) => m[1]!);
+      // A run's CSV is renamed into place before its history record is written and it is logged
+      // as completed: the last file can appear a moment before the last log line.
+      await until(() => new Set(completionsIn(logs())).size === RUNS, `all ${RUNS} runs logged as completed`, 30_000, 100).catch(() => undefined);
+      const log = logs();
       expect(log).not.toMatch(/worker stopped|FATAL|Unhandled/i);
-      const completions = [...log.matchAll(/"runId":"(run-\d+)"[^\n]*"msg":"run completed"/g)].map((m) => m[1]!);
+      const completions = completionsIn(log);
       const retried = completions.length - new Set(completions).size;
       // Failover figures for docs/operations-redis.md.
       process.stderr.write(
         `sentinel failover: master ${oldPort} -> ${newPort} promoted after ${failoverMs} ms, first run completed ${recoveredMs} ms after the kill; ${completedAtKill}/${RUNS} done at kill; ${retried} runs ran twice\n`,
       );
+      const missing = Array.from({ length: RUNS }, (_, i) => `run-${i}`).filter((id) => !completions.includes(id));
+      // On a miss, every log line of the missing runs (which attempt did what) names the cause.
+      const linesOf = (id: string) => log.split('\n').filter((l) => l.includes(`"${id}"`) || l.includes(`${id}.csv`));
+      expect(missing.map((id) => ({ id, lines: linesOf(id) }))).toEqual([]);
       expect(new Set(completions).size).toBe(RUNS);
     } finally {
       await queue.close().catch(() => undefined);
