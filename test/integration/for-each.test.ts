@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
-import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
-import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
+import { sendJson, startTestServer } from '../helpers/http-test-server.js';
+import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
 /** A loopback API that records raw request paths, arrival times and the peak of requests in flight. */
 async function countingServer(handler: (url: URL, raw: string, res: ServerResponse, req: IncomingMessage) => Promise<void> | void) {
@@ -49,14 +50,7 @@ function customersApi(options: { skip?: Set<string>; fail?: string } = {}) {
   };
 }
 
-let server: TestServer | undefined;
-let project: TempProject | undefined;
-afterEach(async () => {
-  await server?.close();
-  project?.cleanup();
-  server = undefined;
-  project = undefined;
-});
+const live = serverAndProjectPerTest();
 
 function forEachJob(concurrency: number, extra: Record<string, unknown> = {}, output: unknown[] = [{ stdout: { format: 'ndjson' } }]) {
   return {
@@ -74,12 +68,12 @@ function forEachJob(concurrency: number, extra: Record<string, unknown> = {}, ou
 }
 
 async function run(job: Record<string, unknown>, connection: Record<string, unknown> = {}) {
-  project = writeProject({ api: { baseUrl: server!.url, retry: { attempts: 1 }, ...connection } }, { orders: job });
-  const { logger } = memoryLogger(project.config);
-  const clients = new ApiClients({ config: project.config, logger });
+  live.project = writeProject({ api: { baseUrl: live.server!.url, retry: { attempts: 1 }, ...connection } }, { orders: job });
+  const { logger } = memoryLogger(live.project.config);
+  const clients = new ApiClients({ config: live.project.config, logger });
   const out = captureStream();
   try {
-    const result = await runJob({ config: project.config, job: 'orders', clients, logger, stdout: out.stream });
+    const result = await runJob({ config: live.project.config, job: 'orders', clients, logger, stdout: out.stream });
     return { result, text: out.text() };
   } finally {
     await clients.close();
@@ -89,7 +83,7 @@ async function run(job: Record<string, unknown>, connection: Record<string, unkn
 describe('grid.forEach', () => {
   it('follows every parent, in parent order then child pages, with the same bytes at concurrency 1 and 8', async () => {
     const api = await countingServer(customersApi());
-    server = api.server;
+    live.server = api.server;
     const one = await run(forEachJob(1));
     const peakAt1 = api.stats.peak;
     api.stats.peak = 0;
@@ -113,7 +107,7 @@ describe('grid.forEach', () => {
 
   it('percent-encodes template values in the path, one segment each (a/b c, ü)', async () => {
     const api = await countingServer(customersApi());
-    server = api.server;
+    live.server = api.server;
     await run(forEachJob(2));
     expect(api.stats.raw).toContain('/customers/a%2Fb%20c/orders?who=Slash+Space&page=1');
     expect(api.stats.raw).toContain('/customers/%C3%BC/orders?who=Umlaut&page=1');
@@ -122,7 +116,7 @@ describe('grid.forEach', () => {
 
   it('skipOn: a child status in the list skips that parent and is counted', async () => {
     const api = await countingServer(customersApi({ skip: new Set(['a/b c', '105']) }));
-    server = api.server;
+    live.server = api.server;
     const { result, text } = await run(forEachJob(4, { skipOn: [404] }));
     expect(result.skipped).toBe(2);
     const ids = new Set(text.trim().split('\n').map((l) => (JSON.parse(l) as { customer_id: unknown }).customer_id));
@@ -133,17 +127,17 @@ describe('grid.forEach', () => {
 
   it('any other child error fails the run and leaves no partial output', async () => {
     const api = await countingServer(customersApi({ fail: '110' }));
-    server = api.server;
+    live.server = api.server;
     const job = forEachJob(4, { skipOn: [404] }, [{ csv: 'out/orders.csv' }]);
     const error = await run(job).then(() => undefined, (e: unknown) => e as Error & { code?: string; status?: number });
     expect(error?.code).toBe('E_HTTP');
     expect(error?.message).toMatch(/\/customers\/110\/orders.*answered 400/);
-    expect(existsSync(path.join(project!.dir, 'out', 'orders.csv'))).toBe(false);
+    expect(existsSync(path.join(live.project!.dir, 'out', 'orders.csv'))).toBe(false);
   });
 
   it('the parent row fills query, headers and body; a missing field is a clear error', async () => {
     const seen: { headers: Record<string, unknown>; body: string }[] = [];
-    server = await startTestServer(async (req, res) => {
+    live.server = await startTestServer(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/parents') return sendJson(res, 200, [{ key: 'k1', n: 5 }]);
       let body = '';
@@ -177,7 +171,7 @@ describe('grid.forEach', () => {
 
   it('with rateLimit the children together never exceed the budget', async () => {
     const api = await countingServer(customersApi());
-    server = api.server;
+    live.server = api.server;
     const job = forEachJob(8);
     (job.grid.forEach as Record<string, unknown>)['paginate'] = undefined;
     job.grid.paginate = undefined as never;
@@ -225,17 +219,17 @@ describe('forEach with a parent filter (incremental parents)', () => {
   it('follows only the parents the filter accepts', async () => {
     const { fetchGridPages } = await import('../../src/query/grid.js');
     const api = await countingServer(customersApi());
-    server = api.server;
-    project = writeProject({ api: { baseUrl: server.url, retry: { attempts: 1 } } }, { orders: forEachJob(4) });
-    const { logger } = memoryLogger(project.config);
-    const clients = new ApiClients({ config: project.config, logger });
+    live.server = api.server;
+    live.project = writeProject({ api: { baseUrl: live.server.url, retry: { attempts: 1 } } }, { orders: forEachJob(4) });
+    const { logger } = memoryLogger(live.project.config);
+    const clients = new ApiClients({ config: live.project.config, logger });
     try {
-      const job = project.config.jobs['orders']!;
+      const job = live.project.config.jobs['orders']!;
       if (job.kind !== 'grid') throw new Error('grid job expected');
       const ctx = { params: {}, now: '', date: '', runId: 'r', lastSuccessAt: '' };
       const followed: unknown[] = [];
       const acceptParent = (row: unknown) => typeof (row as { id: unknown }).id === 'number' && (row as { id: number }).id >= 115;
-      for await (const page of fetchGridPages(job, ctx, { api: clients.get('api'), redactor: project.config.redactor, logger, acceptParent })) {
+      for await (const page of fetchGridPages(job, ctx, { api: clients.get('api'), redactor: live.project.config.redactor, logger, acceptParent })) {
         if (page.rows.length > 0) followed.push((page.ctx?.parents?.['customer'] as { id: unknown }).id);
       }
       expect([...new Set(followed)]).toEqual([115, 116, 117, 118, 119, 120]);
@@ -255,12 +249,12 @@ describe('the shipped forEach demo job', () => {
     const sample = await startSampleApi();
     try {
       const job = parse(read(path.resolve('jobs/customer-orders.yaml'), 'utf8')) as Record<string, unknown>;
-      project = writeProject({ demo: { baseUrl: sample.url, accessToken: 'demo-static-token' } }, { 'customer-orders': { ...job, output: [{ stdout: { format: 'csv' } }] } });
-      const { logger } = memoryLogger(project.config);
-      const clients = new ApiClients({ config: project.config, logger });
+      live.project = writeProject({ demo: { baseUrl: sample.url, accessToken: 'demo-static-token' } }, { 'customer-orders': { ...job, output: [{ stdout: { format: 'csv' } }] } });
+      const { logger } = memoryLogger(live.project.config);
+      const clients = new ApiClients({ config: live.project.config, logger });
       const out = captureStream();
       try {
-        const result = await runJob({ config: project.config, job: 'customer-orders', clients, logger, stdout: out.stream });
+        const result = await runJob({ config: live.project.config, job: 'customer-orders', clients, logger, stdout: out.stream });
         expect(result).toMatchObject({ rows: 117, skipped: 1 });
         const lines = out.text().trim().split(/\r?\n/);
         expect(lines[0]).toBe('customer_id,customer,order_id,status,total,currency');
@@ -278,8 +272,8 @@ describe('the shipped forEach demo job', () => {
 describe('dry run of a forEach job', () => {
   it('shows the parent request and the child path template instead of failing on {{customer.id}}', async () => {
     const { describeDryRun } = await import('../../src/commands/dry-run.js');
-    project = writeProject({ api: { baseUrl: 'http://127.0.0.1:9' } }, { orders: forEachJob(3) });
-    const plan = describeDryRun(project.config, 'orders', {});
+    live.project = writeProject({ api: { baseUrl: 'http://127.0.0.1:9' } }, { orders: forEachJob(3) });
+    const plan = describeDryRun(live.project.config, 'orders', {});
     expect(plan.request.url).toBe('http://127.0.0.1:9/customers');
     expect(plan.forEach).toEqual({ as: 'customer', concurrency: 3, rows: '$.data[*]', child: { method: 'GET', path: '/customers/{{customer.id}}/orders' } });
   });
@@ -289,15 +283,15 @@ describe('forEach on an incremental job', () => {
   it('reads the cursor on the parents: only parents in the window are followed, and the cursor moves to the greatest parent value', async () => {
     const { openStateStore } = await import('../../src/state/open-state-store.js');
     const api = await countingServer(customersApi());
-    server = api.server;
+    live.server = api.server;
     const job = { ...forEachJob(4), incremental: { cursor: '$.id', type: 'number', start: 115, filter: true } };
-    project = writeProject({ api: { baseUrl: server.url, retry: { attempts: 1 } } }, { orders: job });
-    const { logger } = memoryLogger(project.config);
-    const clients = new ApiClients({ config: project.config, logger });
-    const state = openStateStore({ configDir: project.dir });
+    live.project = writeProject({ api: { baseUrl: live.server.url, retry: { attempts: 1 } } }, { orders: job });
+    const { logger } = memoryLogger(live.project.config);
+    const clients = new ApiClients({ config: live.project.config, logger });
+    const state = openStateStore({ configDir: live.project.dir });
     const out = captureStream();
     try {
-      const result = await runJob({ config: project.config, job: 'orders', clients, logger, state, stdout: out.stream });
+      const result = await runJob({ config: live.project.config, job: 'orders', clients, logger, state, stdout: out.stream });
       const followed = new Set(out.text().trim().split('\n').map((line) => (JSON.parse(line) as { customer_id: string }).customer_id));
       // Parents whose id is not a number carry no cursor value: kept, counted and warned about (SPEC 8).
       expect([...followed].map(Number).filter(Number.isFinite).sort((a, b) => a - b)).toEqual([115, 116, 117, 118, 119, 120]);

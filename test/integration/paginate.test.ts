@@ -1,34 +1,28 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RestqError } from '../../src/errors/restq-error.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
-import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
-import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
+import { sendJson, startTestServer } from '../helpers/http-test-server.js';
+import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
 const ITEMS = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `item ${i + 1}` }));
 
-let server: TestServer | undefined;
-let project: TempProject | undefined;
-afterEach(async () => {
-  await server?.close();
-  project?.cleanup();
-  server = undefined;
-  project = undefined;
-});
+const live = serverAndProjectPerTest();
 
 /** Runs job "items" against the server with a stdout ndjson sink; returns rows and requests seen. */
 async function run(grid: Record<string, unknown>, output: unknown[] = [{ stdout: { format: 'ndjson' } }]) {
-  project = writeProject(
-    { api: { baseUrl: `${server!.url}/api`, accessToken: 'test-token-1234', retry: { attempts: 1 } } },
+  live.project = writeProject(
+    { api: { baseUrl: `${live.server!.url}/api`, accessToken: 'test-token-1234', retry: { attempts: 1 } } },
     { items: { connection: 'api', grid: { path: '/items', ...grid }, output } },
   );
-  const { logger } = memoryLogger(project.config);
-  const clients = new ApiClients({ config: project.config, logger });
+  const { logger } = memoryLogger(live.project.config);
+  const clients = new ApiClients({ config: live.project.config, logger });
   const out = captureStream();
   try {
-    const result = await runJob({ config: project.config, job: 'items', clients, logger, stdout: out.stream });
+    const result = await runJob({ config: live.project.config, job: 'items', clients, logger, stdout: out.stream });
     const rows = out.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: number });
     return { result, ids: rows.map((r) => r.id) };
   } finally {
@@ -44,11 +38,11 @@ function recorder() {
 describe('pagination against servers that implement it', () => {
   it('nextUrl follows relative and absolute next URLs until the link is null', async () => {
     const seen = recorder();
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const url = seen.record(req.url);
       const page = Number(url.searchParams.get('page') ?? 1);
       // Page 1 links relatively ("items?page=2" resolves against /api/items), page 2 absolutely.
-      const next = page === 1 ? 'items?page=2' : page === 2 ? `${server!.url}/api/items?page=3` : null;
+      const next = page === 1 ? 'items?page=2' : page === 2 ? `${live.server!.url}/api/items?page=3` : null;
       // The link comes after the rows, so the streamed parser must still find it.
       sendJson(res, 200, { data: ITEMS.slice((page - 1) * 4, page * 4), links: { next } });
     });
@@ -59,7 +53,7 @@ describe('pagination against servers that implement it', () => {
   });
 
   it('nextUrl that points at the same URL again is an error, not a loop', async () => {
-    server = await startTestServer((_req, res) => sendJson(res, 200, { links: { next: '/api/items?page=2' }, data: [ITEMS[0]] }));
+    live.server = await startTestServer((_req, res) => sendJson(res, 200, { links: { next: '/api/items?page=2' }, data: [ITEMS[0]] }));
     const error = await run({ rows: '$.data[*]', paginate: { nextUrl: '$.links.next' } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestqError);
     expect((error as RestqError).code).toBe('E_PAGINATION');
@@ -67,7 +61,7 @@ describe('pagination against servers that implement it', () => {
   });
 
   it('nextUrl on another origin is refused (credentials stay with the API)', async () => {
-    server = await startTestServer((_req, res) => sendJson(res, 200, { data: [ITEMS[0]], links: { next: 'http://127.0.0.2:9/steal' } }));
+    live.server = await startTestServer((_req, res) => sendJson(res, 200, { data: [ITEMS[0]], links: { next: 'http://127.0.0.2:9/steal' } }));
     const error = (await run({ rows: '$.data[*]', paginate: { nextUrl: '$.links.next' } }).catch((e: unknown) => e)) as RestqError;
     expect(error.code).toBe('E_PAGINATION');
     expect(error.message).toMatch(/another origin/);
@@ -80,7 +74,7 @@ describe('pagination against servers that implement it', () => {
       c2: { rows: ITEMS.slice(3, 6), next: 'c3' },
       c3: { rows: ITEMS.slice(6), next: null },
     };
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const page = cursors[seen.record(req.url).searchParams.get('after') ?? '']!;
       sendJson(res, 200, { meta: { next: page.next }, data: page.rows });
     });
@@ -92,7 +86,7 @@ describe('pagination against servers that implement it', () => {
 
   it('cursor stops on an empty cursor too', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => sendJson(res, 200, { data: [ITEMS[requests++]], meta: { next: requests < 2 ? 'x' : '' } }));
+    live.server = await startTestServer((_req, res) => sendJson(res, 200, { data: [ITEMS[requests++]], meta: { next: requests < 2 ? 'x' : '' } }));
     const { ids } = await run({ rows: '$.data[*]', paginate: { cursor: { path: '$.meta.next', param: 'cursor' } } });
     expect(ids).toEqual([1, 2]);
     expect(requests).toBe(2);
@@ -100,7 +94,7 @@ describe('pagination against servers that implement it', () => {
 
   it('a repeating cursor is an error naming the cursor', async () => {
     let requests = 0;
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       requests++;
       const cursor = new URL(req.url!, 'http://x').searchParams.get('cursor');
       // none -> A -> B -> A again
@@ -114,7 +108,7 @@ describe('pagination against servers that implement it', () => {
 
   it('offset advances by the limit and stops on a short page', async () => {
     const seen = recorder();
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const url = seen.record(req.url);
       const offset = Number(url.searchParams.get('skip'));
       const limit = Number(url.searchParams.get('take'));
@@ -128,7 +122,7 @@ describe('pagination against servers that implement it', () => {
 
   it('offset asks once more when the last page is exactly full, and stops on the empty one', async () => {
     let requests = 0;
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       requests++;
       const offset = Number(new URL(req.url!, 'http://x').searchParams.get('offset'));
       sendJson(res, 200, { data: ITEMS.slice(offset, Math.min(offset + 5, 10)) });
@@ -140,7 +134,7 @@ describe('pagination against servers that implement it', () => {
 
   it('page counts from start and stops on an empty page', async () => {
     const seen = recorder();
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const page = Number(seen.record(req.url).searchParams.get('p'));
       sendJson(res, 200, { results: { items: ITEMS.slice(page * 4, page * 4 + 4) } });
     });
@@ -152,11 +146,11 @@ describe('pagination against servers that implement it', () => {
 
   it('linkHeader follows rel="next" among other relations and stops without one', async () => {
     const seen = recorder();
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const page = Number(seen.record(req.url).searchParams.get('page') ?? 1);
-      const links = [`<${server!.url}/api/items?page=1>; rel="first"`, `</api/items?page=3>; rel="last"`];
+      const links = [`<${live.server!.url}/api/items?page=1>; rel="first"`, `</api/items?page=3>; rel="last"`];
       if (page === 1) links.push('<items?page=2>; rel="next"');
-      if (page === 2) links.push(`<${server!.url}/api/items?page=3>; rel="prefetch next"`);
+      if (page === 2) links.push(`<${live.server!.url}/api/items?page=3>; rel="prefetch next"`);
       sendJson(res, 200, ITEMS.slice((page - 1) * 4, page * 4), { link: links.join(', ') });
     });
     const { ids, result } = await run({ rows: '$[*]', paginate: { linkHeader: true } });
@@ -167,7 +161,7 @@ describe('pagination against servers that implement it', () => {
 
   it('maxPages fails the run with a clear error and leaves no output file', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => {
+    live.server = await startTestServer((_req, res) => {
       requests++;
       sendJson(res, 200, { data: [ITEMS[0]] });
     });
@@ -175,11 +169,11 @@ describe('pagination against servers that implement it', () => {
     expect(error.code).toBe('E_PAGINATION');
     expect(error.message).toMatch(/maxPages = 3 pages, but the API still offers a next page/);
     expect(requests).toBe(3);
-    expect(existsSync(path.join(project!.dir, 'out', 'items.csv'))).toBe(false);
+    expect(existsSync(path.join(live.project!.dir, 'out', 'items.csv'))).toBe(false);
   });
 
   it('a row path that cannot be streamed falls back to jsonpath-plus and still paginates', async () => {
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       const page = Number(new URL(req.url!, 'http://x').searchParams.get('page') ?? 1);
       const data = ITEMS.slice((page - 1) * 5, page * 5).map((item) => ({ ...item, keep: item.id % 2 === 0 }));
       sendJson(res, 200, { data, links: { next: page < 2 ? '?page=2' : null } });

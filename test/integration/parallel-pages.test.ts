@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
-import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
-import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
+import { sendJson, startTestServer } from '../helpers/http-test-server.js';
+import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
 const PAGES = 23;
 const PER_PAGE = 5;
@@ -28,25 +29,18 @@ async function pagedApi() {
   return { server, stats };
 }
 
-let server: TestServer | undefined;
-let project: TempProject | undefined;
-afterEach(async () => {
-  await server?.close();
-  project?.cleanup();
-  server = undefined;
-  project = undefined;
-});
+const live = serverAndProjectPerTest();
 
 async function run(paginate: Record<string, unknown>, connection: Record<string, unknown> = {}) {
-  project = writeProject(
-    { api: { baseUrl: server!.url, retry: { attempts: 1 }, ...connection } },
+  live.project = writeProject(
+    { api: { baseUrl: live.server!.url, retry: { attempts: 1 }, ...connection } },
     { items: { connection: 'api', grid: { path: '/items', rows: '$.data[*]', paginate }, output: [{ stdout: { format: 'ndjson' } }] } },
   );
-  const { logger } = memoryLogger(project.config);
-  const clients = new ApiClients({ config: project.config, logger });
+  const { logger } = memoryLogger(live.project.config);
+  const clients = new ApiClients({ config: live.project.config, logger });
   const out = captureStream();
   try {
-    const result = await runJob({ config: project.config, job: 'items', clients, logger, stdout: out.stream });
+    const result = await runJob({ config: live.project.config, job: 'items', clients, logger, stdout: out.stream });
     return { result, text: out.text(), ids: out.text().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id) };
   } finally {
     await clients.close();
@@ -56,7 +50,7 @@ async function run(paginate: Record<string, unknown>, connection: Record<string,
 describe('parallel pages (paginate.concurrency)', () => {
   it('page: fetches ahead, keeps page order, drops pages past the end; same bytes as concurrency 1', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const one = await run({ page: { param: 'page' } });
     expect(api.stats.peak).toBe(1);
     api.stats.peak = 0;
@@ -74,7 +68,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 
   it('page with total: exactly the page count from the first response, nothing speculative', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const { ids, result } = await run({ page: { param: 'page' }, concurrency: 5, total: '$.meta.pages' });
     expect(ids).toEqual(ROWS.map((r) => r.id));
     expect(api.stats.requests).toHaveLength(PAGES);
@@ -85,7 +79,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 
   it('offset with total (a row count) and without', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const counted = await run({ offset: { param: 'offset', limitParam: 'limit', limit: PER_PAGE }, concurrency: 3, total: '$.meta.count' });
     expect(counted.ids).toEqual(ROWS.map((r) => r.id));
     expect(api.stats.requests).toHaveLength(PAGES);
@@ -99,7 +93,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 
   it('maxPages still guards parallel paging', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const error = await run({ page: { param: 'page' }, concurrency: 4, maxPages: 5 }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
     expect(error?.code).toBe('E_PAGINATION');
     expect(error?.message).toMatch(/maxPages = 5/);
@@ -108,7 +102,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 
   it('a bad total is a clear error', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const error = await run({ page: { param: 'page' }, concurrency: 2, total: '$.meta.nope' }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
     expect(error?.code).toBe('E_PAGINATION');
     expect(error?.message).toMatch(/paginate\.total \$\.meta\.nope is absent from the first response/);
@@ -116,7 +110,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 
   it('rate budget holds with pages in flight', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const arrivals: number[] = [];
     const started = performance.now();
     const { ids } = await run({ page: { param: 'page' }, concurrency: 8, total: '$.meta.pages' }, { rateLimit: { requests: 20, per: '1s' } });
@@ -130,7 +124,7 @@ describe('parallel pages (paginate.concurrency)', () => {
 describe('stopWhen', () => {
   it('cursor pagination ends on has_more: false even though a cursor is present', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const { ids, result } = await run({ cursor: { path: '$.cursor', param: 'offset' }, stopWhen: '$.has_more' });
     expect(ids).toEqual(ROWS.map((r) => r.id));
     expect(result.pages).toBe(PAGES);
@@ -139,7 +133,7 @@ describe('stopWhen', () => {
 
   it('page pagination in parallel ends on has_more: false without fetching the empty page', async () => {
     const api = await pagedApi();
-    server = api.server;
+    live.server = api.server;
     const { ids, result } = await run({ page: { param: 'page' }, stopWhen: '$.has_more', concurrency: 2 });
     expect(ids).toEqual(ROWS.map((r) => r.id));
     expect(result.pages).toBe(PAGES);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { RedisClient } from '../../src/redis/redis-connection.js';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MemoryTokenStore } from '../../src/auth/memory-token-store.js';
 import { tokenProviders } from '../../src/auth/token-provider-factory.js';
 import type { Connection } from '../../src/config/types.js';
@@ -13,41 +13,35 @@ import { withRateLimit } from '../../src/http/rate-limited-transport.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
 import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { runJob } from '../../src/runner.js';
-import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
-import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
+import { sendJson, startTestServer } from '../helpers/http-test-server.js';
+import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
-let server: TestServer | undefined;
-let project: TempProject | undefined;
-afterEach(async () => {
-  await server?.close();
-  project?.cleanup();
-  server = undefined;
-  project = undefined;
-});
+const live = serverAndProjectPerTest();
 
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
 async function serve(route: Route): Promise<string> {
-  server = await startTestServer((req, res) => route(req, res, new URL(req.url ?? '/', 'http://x')));
-  return server.url;
+  live.server = await startTestServer((req, res) => route(req, res, new URL(req.url ?? '/', 'http://x')));
+  return live.server.url;
 }
 
 async function run(connection: Record<string, unknown>, grid: Record<string, unknown> = {}, extra: { rateLimiters?: RedisRateLimiters } = {}) {
-  project = writeProject(
-    { api: { baseUrl: server!.url, retry: { attempts: 3, baseDelay: '10ms', maxDelay: '50ms' }, ...connection } },
+  live.project = writeProject(
+    { api: { baseUrl: live.server!.url, retry: { attempts: 3, baseDelay: '10ms', maxDelay: '50ms' }, ...connection } },
     { items: { connection: 'api', grid: { path: '/items', rows: '$.data[*]', ...grid }, output: [{ stdout: { format: 'ndjson' } }] } },
   );
-  const { logger, text } = memoryLogger(project.config);
+  const { logger, text } = memoryLogger(live.project.config);
   const store = new MemoryTokenStore();
   const clients = new ApiClients({
-    config: project.config,
+    config: live.project.config,
     logger,
-    tokens: tokenProviders({ config: project.config, store, logger }),
-    wrapTransport: httpPolicy({ logger, redactor: project.config.redactor, ...(extra.rateLimiters ? { rateLimiters: extra.rateLimiters } : {}) }),
+    tokens: tokenProviders({ config: live.project.config, store, logger }),
+    wrapTransport: httpPolicy({ logger, redactor: live.project.config.redactor, ...(extra.rateLimiters ? { rateLimiters: extra.rateLimiters } : {}) }),
   });
   const out = captureStream();
   try {
-    const result = await runJob({ config: project.config, job: 'items', clients, logger, stdout: out.stream });
+    const result = await runJob({ config: live.project.config, job: 'items', clients, logger, stdout: out.stream });
     return { result, error: undefined, text: out.text(), logs: text() };
   } catch (error) {
     return { result: undefined, error: error as Error & { code?: string; status?: number }, text: out.text(), logs: text() };

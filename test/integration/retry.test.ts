@@ -1,20 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/errors/http-error.js';
 import { RestqError } from '../../src/errors/restq-error.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { httpPolicy } from '../../src/http/http-policy.js';
 import { runJob } from '../../src/runner.js';
-import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
-import { captureStream, memoryLogger, writeProject, type TempProject } from '../helpers/temp-project.js';
+import { sendJson, startTestServer } from '../helpers/http-test-server.js';
+import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
-let server: TestServer | undefined;
-let project: TempProject | undefined;
-afterEach(async () => {
-  await server?.close();
-  project?.cleanup();
-  server = undefined;
-  project = undefined;
-});
+const live = serverAndProjectPerTest();
 
 interface RunSetup {
   connection?: Record<string, unknown>;
@@ -24,21 +18,21 @@ interface RunSetup {
 }
 
 async function runScalar(setup: RunSetup = {}) {
-  project = writeProject(
-    { api: { baseUrl: server!.url, accessToken: 'retry-token-1234', retry: { attempts: 4, baseDelay: '10ms', maxDelay: '5s' }, ...setup.connection } },
+  live.project = writeProject(
+    { api: { baseUrl: live.server!.url, accessToken: 'retry-token-1234', retry: { attempts: 4, baseDelay: '10ms', maxDelay: '5s' }, ...setup.connection } },
     { count: { connection: 'api', output: [{ stdout: null }], ...setup.job, scalar: { path: '/count', value: '$.count', ...(setup.job?.['scalar'] as object) } } },
   );
-  const log = memoryLogger(project.config);
+  const log = memoryLogger(live.project.config);
   const waits: number[] = [];
   const sleep = async (ms: number) => void waits.push(ms);
   const clients = new ApiClients({
-    config: project.config,
+    config: live.project.config,
     logger: log.logger,
-    wrapTransport: httpPolicy({ logger: log.logger, redactor: project.config.redactor, ...(setup.fakeSleep ? { sleep } : {}) }),
+    wrapTransport: httpPolicy({ logger: log.logger, redactor: live.project.config.redactor, ...(setup.fakeSleep ? { sleep } : {}) }),
   });
   const out = captureStream();
   try {
-    const result = await runJob({ config: project.config, job: 'count', clients, logger: log.logger, stdout: out.stream }).catch((e: unknown) => e);
+    const result = await runJob({ config: live.project.config, job: 'count', clients, logger: log.logger, stdout: out.stream }).catch((e: unknown) => e);
     const retries = log.records().filter((l) => typeof l['waitMs'] === 'number');
     return { result, waits, retries, stdout: out.text(), logText: log.text() };
   } finally {
@@ -49,7 +43,7 @@ async function runScalar(setup: RunSetup = {}) {
 describe('retries', () => {
   it('503 twice then 200: succeeds on the third try, each retry logged with status and wait', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => (++requests <= 2 ? sendJson(res, 503, { error: 'busy' }) : sendJson(res, 200, { count: 7 })));
+    live.server = await startTestServer((_req, res) => (++requests <= 2 ? sendJson(res, 503, { error: 'busy' }) : sendJson(res, 200, { count: 7 })));
     const { result, retries, stdout } = await runScalar();
     expect(result).toMatchObject({ rows: 1, requests: 1 });
     expect(stdout).toBe('7\n');
@@ -65,7 +59,7 @@ describe('retries', () => {
 
   it('429 with Retry-After: 1 waits exactly 1000 ms before the retry', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => (++requests === 1 ? sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '1' }) : sendJson(res, 200, { count: 1 })));
+    live.server = await startTestServer((_req, res) => (++requests === 1 ? sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '1' }) : sendJson(res, 200, { count: 1 })));
     const { result, waits, retries } = await runScalar({ fakeSleep: true });
     expect(result).toMatchObject({ rows: 1 });
     expect(waits).toEqual([1000]);
@@ -74,7 +68,7 @@ describe('retries', () => {
 
   it('Retry-After as an HTTP-date is honoured, capped at maxDelay', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) =>
+    live.server = await startTestServer((_req, res) =>
       ++requests === 1 ? sendJson(res, 503, {}, { 'retry-after': new Date(Date.now() + 120_000).toUTCString() }) : sendJson(res, 200, { count: 1 }),
     );
     const { waits } = await runScalar({ fakeSleep: true, connection: { retry: { attempts: 3, maxDelay: '2s' } } });
@@ -83,7 +77,7 @@ describe('retries', () => {
 
   it('400 is not retried and fails with the response excerpt', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => {
+    live.server = await startTestServer((_req, res) => {
       requests++;
       sendJson(res, 400, { error: 'bad filter' });
     });
@@ -97,7 +91,7 @@ describe('retries', () => {
 
   it('500 is retried for GET but not for POST', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => (++requests === 1 ? sendJson(res, 500, {}) : sendJson(res, 200, { count: 2 })));
+    live.server = await startTestServer((_req, res) => (++requests === 1 ? sendJson(res, 500, {}) : sendJson(res, 200, { count: 2 })));
     expect((await runScalar({ fakeSleep: true })).result).toMatchObject({ rows: 1 });
     expect(requests).toBe(2);
     requests = 0;
@@ -108,7 +102,7 @@ describe('retries', () => {
 
   it('gives up after `attempts` tries and reports the last status', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => {
+    live.server = await startTestServer((_req, res) => {
       requests++;
       sendJson(res, 502, { error: 'gateway' });
     });
@@ -120,7 +114,7 @@ describe('retries', () => {
 
   it('a dropped connection is retried (network error, decided by code)', async () => {
     let requests = 0;
-    server = await startTestServer((req, res) => {
+    live.server = await startTestServer((req, res) => {
       if (++requests === 1) {
         req.socket.destroy();
         return;
@@ -135,7 +129,7 @@ describe('retries', () => {
 
 describe('timeouts say which one fired', () => {
   it('the per-request timeout (connection timeout:)', async () => {
-    server = await startTestServer(() => undefined); // never answers
+    live.server = await startTestServer(() => undefined); // never answers
     const { result } = await runScalar({ connection: { timeout: '200ms', retry: { attempts: 1 } } });
     expect(result).toBeInstanceOf(RestqError);
     expect(result).toMatchObject({ code: 'E_TIMEOUT' });
@@ -144,7 +138,7 @@ describe('timeouts say which one fired', () => {
 
   it('the run timeout (job timeout:), also while a retry is waiting', async () => {
     let requests = 0;
-    server = await startTestServer((_req, res) => {
+    live.server = await startTestServer((_req, res) => {
       requests++;
       sendJson(res, 503, {}, { 'retry-after': '30' });
     });
@@ -157,7 +151,7 @@ describe('timeouts say which one fired', () => {
   });
 
   it('the run timeout while the API hangs', async () => {
-    server = await startTestServer(() => undefined);
+    live.server = await startTestServer(() => undefined);
     const { result } = await runScalar({ connection: { timeout: '10s' }, job: { timeout: '250ms' } });
     expect(result).toMatchObject({ code: 'E_TIMEOUT' });
     expect((result as Error).message).toMatch(/run timeout of 250 ms exceeded/);
