@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { SecureVersion } from 'node:tls';
+import tls, { type SecureVersion } from 'node:tls';
 import { generate } from 'selfsigned';
 
 export interface TestCa {
@@ -98,4 +98,32 @@ export async function startHttpsServer(ca: TestCa, minVersion: SecureVersion, ma
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A TLS 1.0-only https server (at OpenSSL security level 0, as legacy servers need), or undefined
+ * where this machine's OpenSSL cannot negotiate TLS 1.0 at all: a bare TLS socket pair is tried first.
+ */
+export async function startTls10Server(ca: TestCa): Promise<TestHttpsServer | undefined> {
+  return (await canSpeakTls10(ca)) ? startHttpsServer(ca, 'TLSv1') : undefined;
+}
+
+async function canSpeakTls10(ca: TestCa): Promise<boolean> {
+  const options = { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1' as const, ciphers: 'DEFAULT@SECLEVEL=0' };
+  const server = tls.createServer({ ...options, cert: ca.cert, key: ca.key }, (socket) => socket.end());
+  try {
+    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
+    const port = (server.address() as { port: number }).port;
+    return await new Promise<boolean>((resolve) => {
+      const socket = tls.connect({ ...options, host: '127.0.0.1', port, ca: ca.caCert }, () => {
+        resolve(socket.getProtocol() === 'TLSv1');
+        socket.destroy();
+      });
+      socket.once('error', () => resolve(false));
+    });
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
 }

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpError } from '../../src/errors/http-error.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { connectionsYaml, tempConfigDir } from '../helpers/config-dir.js';
 import { runCli } from '../helpers/run-cli.js';
-import { createTestCa, startHttpsServer, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
+import { createTestCa, startTls10Server, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
 import { memoryLogger, tempConfig } from '../helpers/temp-config.js';
 
 /** A TLS 1.0-only server as a new user meets it: restq must say what to set, once. */
@@ -15,14 +14,12 @@ let ca: TestCa;
 let caDir: string;
 let caFile: string;
 let legacy: TestHttpsServer | undefined;
-let canSpeakTls10 = false;
 
 beforeAll(async () => {
   ca = await createTestCa();
   caDir = mkdtempSync(path.join(tmpdir(), 'restq-ca-'));
   caFile = ca.writeCa(caDir);
-  canSpeakTls10 = await probeTls10(ca);
-  if (canSpeakTls10) legacy = await startHttpsServer(ca, 'TLSv1');
+  legacy = await startTls10Server(ca);
 });
 afterAll(async () => {
   await legacy?.close();
@@ -31,7 +28,7 @@ afterAll(async () => {
 
 describe('a TLS 1.0-only server', () => {
   it('securityProtocol Default: names the versions the server offers and the securityProtocol to set, no OpenSSL internals', async (ctx) => {
-    if (!canSpeakTls10 || !legacy) return ctx.skip('this OpenSSL cannot speak TLS 1.0 at any security level');
+    if (!legacy) return ctx.skip('this OpenSSL cannot speak TLS 1.0 at any security level');
     const temp = tempConfig(`baseUrl: ${legacy.url}\naccessToken: t\nretry: { attempts: 1 }\ntls: { ca: ${caFile} }`);
     const { logger } = memoryLogger(temp.config);
     const clients = new ApiClients({ config: temp.config, logger });
@@ -52,7 +49,7 @@ describe('a TLS 1.0-only server', () => {
   });
 
   it('securityProtocol TLS1.0: `restq run` warns about the deprecated protocol once, not twice', async (ctx) => {
-    if (!canSpeakTls10 || !legacy) return ctx.skip('this OpenSSL cannot speak TLS 1.0 at any security level');
+    if (!legacy) return ctx.skip('this OpenSSL cannot speak TLS 1.0 at any security level');
     const project = tempConfigDir({
       'connections.yaml': connectionsYaml(legacy.url, ['accessToken: t', 'securityProtocol: TLS1.0', `tls: { ca: ${caFile} }`]),
       'jobs/count.yaml': 'connection: api\nscalar:\n  path: /\n  value: $.count\n',
@@ -68,23 +65,3 @@ describe('a TLS 1.0-only server', () => {
     }
   });
 });
-
-async function probeTls10(ca: TestCa): Promise<boolean> {
-  const options = { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1' as const, ciphers: 'DEFAULT@SECLEVEL=0' };
-  const server = tls.createServer({ ...options, cert: ca.cert, key: ca.key }, (socket) => socket.end());
-  try {
-    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
-    const port = (server.address() as { port: number }).port;
-    return await new Promise<boolean>((resolve) => {
-      const socket = tls.connect({ ...options, host: '127.0.0.1', port, ca: ca.caCert }, () => {
-        resolve(socket.getProtocol() === 'TLSv1');
-        socket.destroy();
-      });
-      socket.once('error', () => resolve(false));
-    });
-  } catch {
-    return false;
-  } finally {
-    server.close();
-  }
-}

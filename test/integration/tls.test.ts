@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpError } from '../../src/errors/http-error.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
-import { createTestCa, startHttpsServer, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
+import { createTestCa, startHttpsServer, startTls10Server, type TestCa, type TestHttpsServer } from '../helpers/test-ca.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { tempConfig } from '../helpers/temp-project.js';
 
@@ -104,8 +104,9 @@ describe('TLS: securityProtocol and tls.*', () => {
   it('TLS1.0 against a TLS1.0-only legacy server (security level lowered for that connection only)', async () => {
     // The legacy server runs at OpenSSL security level 0 (DEFAULT@SECLEVEL=0), TLSv1 only. A
     // machine whose OpenSSL cannot do that at all cannot test this feature: say so, loudly.
-    if (!(await canSpeakTls10(ca))) throw new Error('this OpenSSL cannot negotiate TLS 1.0 even at DEFAULT@SECLEVEL=0: the TLS1.0 support of restq cannot be tested here');
-    const s = await server('TLSv1');
+    const s = await startTls10Server(ca);
+    if (!s) throw new Error('this OpenSSL cannot negotiate TLS 1.0 even at DEFAULT@SECLEVEL=0: the TLS1.0 support of restq cannot be tested here');
+    servers.push(s);
     const result = await get(s.url, `securityProtocol: TLS1.0\ntls: { ca: ${caFile} }`);
     expect(result.error).toBeUndefined();
     expect(result.status).toBe(200);
@@ -117,23 +118,3 @@ describe('TLS: securityProtocol and tls.*', () => {
     expect(s.protocols).toEqual(['TLSv1']);
   });
 });
-
-async function canSpeakTls10(ca: TestCa): Promise<boolean> {
-  const options = { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1' as const, ciphers: 'DEFAULT@SECLEVEL=0' };
-  const server = tls.createServer({ ...options, cert: ca.cert, key: ca.key }, (socket) => socket.end());
-  try {
-    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
-    const port = (server.address() as { port: number }).port;
-    return await new Promise<boolean>((resolve) => {
-      const socket = tls.connect({ ...options, host: '127.0.0.1', port, ca: ca.caCert }, () => {
-        resolve(socket.getProtocol() === 'TLSv1');
-        socket.destroy();
-      });
-      socket.once('error', () => resolve(false));
-    });
-  } catch {
-    return false;
-  } finally {
-    server.close();
-  }
-}
