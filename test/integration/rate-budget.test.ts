@@ -2,28 +2,19 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { RedisClient } from '../../src/redis/redis-connection.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Connection } from '../../src/config/types.js';
 import { RedisRateLimiters } from '../../src/http/redis-rate-limiter.js';
 import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { sendJson, startTestServer, type TestServer } from '../helpers/http-test-server.js';
+import { redisUnderPrefix } from '../helpers/redis-prefix.js';
 import { writeProject, type TempProject } from '../helpers/temp-project.js';
 
 const run = promisify(execFile);
 const CHILD = path.resolve('test/helpers/rate-limited-child.ts');
 const redisUrl = inject('redisUrl');
-const prefix = `restq-test-${randomUUID()}`;
-
-let redis: RedisClient;
-beforeAll(() => {
-  redis = createRedisClient({ kind: 'single', url: redisUrl });
-});
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
+const keyspace = redisUnderPrefix(redisUrl);
+const { prefix } = keyspace;
 
 /** Most requests in any window of `windowMs` starting at a request. */
 function maxInWindow(times: number[], windowMs: number): number {
@@ -87,14 +78,14 @@ describe('rate budget shared through Redis', () => {
     try {
       const waits: number[] = [];
       const connection = { name: `pause-${randomUUID()}`, rateLimit: { requests: 100, per: 1000 } } as Connection;
-      const first = new RedisRateLimiters({ redis, prefix });
+      const first = new RedisRateLimiters({ redis: keyspace.redis, prefix });
       const second = new RedisRateLimiters({
         redis: other,
         prefix,
         // Record the wait and let the second try through, as if the time had passed.
         sleep: async (ms) => {
           waits.push(ms);
-          await redis.del(first.key(connection.name));
+          await keyspace.redis.del(first.key(connection.name));
         },
       });
       await first.forConnection(connection)!.pause(1_000);
@@ -110,7 +101,7 @@ describe('rate budget shared through Redis', () => {
   it('spaces requests by per/requests on the Redis clock', async () => {
     const waits: number[] = [];
     const connection = { name: `space-${randomUUID()}`, rateLimit: { requests: 4, per: 2000 } } as Connection;
-    const limiters = new RedisRateLimiters({ redis, prefix, sleep: async (ms) => void waits.push(ms) });
+    const limiters = new RedisRateLimiters({ redis: keyspace.redis, prefix, sleep: async (ms) => void waits.push(ms) });
     const limiter = limiters.forConnection(connection)!;
     await limiter.acquire();
     // The second request is told to wait about 500 ms; the fake sleep returns at once, so it asks again.
@@ -118,7 +109,7 @@ describe('rate budget shared through Redis', () => {
     await expect.poll(() => waits.length).toBeGreaterThan(0);
     expect(waits[0]).toBeGreaterThan(400);
     expect(waits[0]).toBeLessThanOrEqual(500);
-    await redis.del(limiters.key(connection.name));
+    await keyspace.redis.del(limiters.key(connection.name));
     await second;
   });
 
@@ -130,17 +121,17 @@ describe('rate budget shared through Redis', () => {
       { ping: { connection: 'api', scalar: { path: '/count', query: { worker: 'cli' }, value: '$.count' } } },
     );
     try {
-      const limiters = new RedisRateLimiters({ redis, prefix: cliPrefix });
+      const limiters = new RedisRateLimiters({ redis: keyspace.redis, prefix: cliPrefix });
       // A worker was told to back off for 1.5 s: the CLI must wait for that too.
       await limiters.forConnection({ name: 'api', rateLimit: { requests: 1, per: 10_000 } } as Connection)!.pause(1_500);
-      const pausedUntilUs = Number(await redis.get(limiters.key('api')));
+      const pausedUntilUs = Number(await keyspace.redis.get(limiters.key('api')));
       const { stderr } = await run(process.execPath, ['--import', 'tsx', path.resolve('src/cli.ts'), '--config', cliProject.dir, 'run', 'ping'], {
         env: { ...process.env, REDIS_URL: redisUrl, RESTQ_PREFIX: cliPrefix, LOG_LEVEL: 'warn' },
       });
       expect(stderr).toMatch(/ping .*1 rows?/);
       expect(seen.some((s) => s.worker === 'cli')).toBe(true);
       // Its grant came after the pause and moved the shared TAT one interval past it.
-      const tatUs = Number(await redis.get(limiters.key('api')));
+      const tatUs = Number(await keyspace.redis.get(limiters.key('api')));
       expect(tatUs).toBeGreaterThanOrEqual(pausedUntilUs + 10_000_000);
     } finally {
       cliProject.cleanup();

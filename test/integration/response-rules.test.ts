@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { RedisClient } from '../../src/redis/redis-connection.js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { MemoryTokenStore } from '../../src/auth/memory-token-store.js';
 import { tokenProviders } from '../../src/auth/token-provider-factory.js';
 import type { Connection } from '../../src/config/types.js';
@@ -15,6 +14,7 @@ import { createRedisClient } from '../../src/redis/redis-connection.js';
 import { runJob } from '../../src/runner.js';
 import { sendJson, startTestServer } from '../helpers/http-test-server.js';
 import { serverAndProjectPerTest } from '../helpers/per-test.js';
+import { redisUnderPrefix } from '../helpers/redis-prefix.js';
 import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
 
 const live = serverAndProjectPerTest();
@@ -191,20 +191,12 @@ describe('responses: rules', () => {
 
 describe('429 without Retry-After', () => {
   const redisUrl = inject('redisUrl');
-  const prefix = `restq-test-${randomUUID()}`;
-  let redis: RedisClient;
-  beforeAll(() => {
-    redis = createRedisClient({ kind: 'single', url: redisUrl });
-  });
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  });
+  const keyspace = redisUnderPrefix(redisUrl);
+  const { prefix } = keyspace;
 
   it('pauses the shared Redis budget too, so another worker holds back', async () => {
     const connection = { name: `p429-${randomUUID()}`, rateLimit: { requests: 1000, per: 1000 } } as Connection;
-    const mine = new RedisRateLimiters({ redis, prefix });
+    const mine = new RedisRateLimiters({ redis: keyspace.redis, prefix });
     const { logger, text } = memoryLogger();
     // The API's answer: 429 and no Retry-After.
     const transport = withRateLimit(
@@ -223,7 +215,7 @@ describe('429 without Retry-After', () => {
         prefix,
         sleep: async (ms) => {
           waits.push(ms);
-          await redis.del(mine.key(connection.name));
+          await keyspace.redis.del(mine.key(connection.name));
         },
       });
       await theirs.forConnection(connection)!.acquire();
