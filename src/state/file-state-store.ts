@@ -5,13 +5,14 @@ import { RestqError } from '../errors/restq-error.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { withFileLock } from '../file-lock.js';
 import {
+  cursorState,
   DEFAULT_HISTORY_LIMIT,
   LIVE_TTL_MS,
   recordVariants,
-  type CursorAdvance,
   type CursorOrder,
   type CursorState,
   type FinishOutcome,
+  type FinishRunOptions,
   type HistoryRecord,
   type LiveRun,
   type PauseState,
@@ -108,7 +109,7 @@ export class FileStateStore implements StateStore {
     });
   }
 
-  finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: { advance?: CursorAdvance | undefined; lastSuccessAt?: string | undefined } = {}): Promise<FinishOutcome> {
+  finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: FinishRunOptions = {}): Promise<FinishOutcome> {
     const { advance, lastSuccessAt } = options;
     const variants = recordVariants(record, advance);
     return this.#update(async (data) => {
@@ -270,11 +271,6 @@ export class FileStateStore implements StateStore {
 function jobState(data: StateFile, job: string): JobState {
   data.jobs ??= {};
   return (data.jobs[job] ??= {});
-}
-
-function cursorState(job: string, stored: StoredCursor | undefined): CursorState {
-  const cursor = stored?.cursor ?? null;
-  return { job, cursor, updatedAt: stored?.updatedAt ?? null, runId: cursor === null ? null : (stored?.runId ?? null) };
 }
 
 function ioError(what: string, file: string, error: unknown): RestqError {

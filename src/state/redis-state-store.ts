@@ -1,13 +1,14 @@
 import type { RedisClient } from '../redis/redis-connection.js';
 import { RestqError } from '../errors/restq-error.js';
 import {
+  cursorState,
   DEFAULT_HISTORY_LIMIT,
   LIVE_TTL_MS,
   recordVariants,
-  type CursorAdvance,
   type CursorOrder,
   type CursorState,
   type FinishOutcome,
+  type FinishRunOptions,
   type HistoryRecord,
   type LiveRun,
   type PauseState,
@@ -153,7 +154,7 @@ export class RedisStateStore implements StateStore {
     } catch (error) {
       throw wrap(`read the cursor of job "${job}"`, error);
     }
-    return { job, cursor: fields['cursor'] ?? null, updatedAt: fields['updatedAt'] ?? null, runId: fields['cursor'] === undefined ? null : (fields['runId'] ?? null) };
+    return cursorState(job, fields);
   }
 
   async setCursor(job: string, value: { value: string; sortKey: string; order: CursorOrder }, now = new Date()): Promise<CursorState> {
@@ -174,7 +175,7 @@ export class RedisStateStore implements StateStore {
     return this.getCursor(job);
   }
 
-  async finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: { advance?: CursorAdvance | undefined; lastSuccessAt?: string | undefined } = {}): Promise<FinishOutcome> {
+  async finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: FinishRunOptions = {}): Promise<FinishOutcome> {
     const { advance } = options;
     const variants = recordVariants(record, advance);
     let result: [number, string];

@@ -82,6 +82,12 @@ export interface FinishOutcome {
   record: HistoryRecord;
 }
 
+/** What `finishRun` does besides recording the run: move the cursor, set lastSuccessAt. */
+export interface FinishRunOptions {
+  advance?: CursorAdvance | undefined;
+  lastSuccessAt?: string | undefined;
+}
+
 /** Live progress of an active (or just finished) run, for the console's `GET /api/runs/RUNID`. */
 export interface LiveRun {
   runId: string;
@@ -126,7 +132,7 @@ export interface StateStore {
    * when `advance` is given moves the cursor to it if its fence is not older than the stored one
    * and its value is greater than the stored value. `record.cursorAfter` is filled in here.
    */
-  finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options?: { advance?: CursorAdvance | undefined; lastSuccessAt?: string | undefined }): Promise<FinishOutcome>;
+  finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options?: FinishRunOptions): Promise<FinishOutcome>;
 
   /** The job's most recent runs, newest first, at most `limit` (default: all kept). */
   history(job: string, limit?: number): Promise<HistoryRecord[]>;
@@ -153,6 +159,15 @@ export const DEFAULT_HISTORY_LIMIT = 100;
 
 /** Live records expire this long after their last update (a killed run's record goes away). */
 export const LIVE_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * A job's cursor as `getCursor` reports it, from what either back end stored: a reset keeps
+ * updatedAt but drops the value, and runId is reported only while a value is stored.
+ */
+export function cursorState(job: string, stored: { cursor?: string | undefined; updatedAt?: string | undefined; runId?: string | undefined } | undefined): CursorState {
+  const cursor = stored?.cursor ?? null;
+  return { job, cursor, updatedAt: stored?.updatedAt ?? null, runId: cursor === null ? null : (stored?.runId ?? null) };
+}
 
 /** The unmoved/moved variants of a record, so a store can pick one inside its atomic step. */
 export function recordVariants(record: Omit<HistoryRecord, 'cursorAfter'>, advance: CursorAdvance | undefined): { moved: HistoryRecord; unmoved: HistoryRecord } {
