@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
-import { createProject } from '../helpers/temp-project.js';
+import { createProject, type TempProject } from '../helpers/temp-project.js';
 import { until } from '../helpers/wait-for.js';
 import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
@@ -60,15 +60,49 @@ async function enqueueWait(job: string, env: Record<string, string>, dir: string
   return enqueue;
 }
 
+/** The log line of a reload that added one job to the one the project started with. */
+const ADDED_ONE = /config reloaded: 2 jobs \(\+1, -0, ~0\)/;
+
+type Settings = ReturnType<typeof testSettings>;
+
+/** A project with job "first" and fresh queue settings for one test; both removed after it (the Redis keys too). */
+async function withProject(overrides: Record<string, string>, test: (proj: TempProject, settings: Settings) => Promise<void>): Promise<void> {
+  const proj = project({ first: countJob('first') });
+  const settings = testSettings(url, overrides);
+  try {
+    await test(proj, settings);
+  } finally {
+    await deletePrefix(admin, settings.prefix).catch(() => undefined);
+    proj.cleanup();
+  }
+}
+
+/** `restq ARGS` in `dir`, once `ready` is in its log. */
+async function started(args: string[], env: Record<string, string | undefined>, dir: string, ready: RegExp): Promise<RestqProcess> {
+  const p = restq(args, env, dir);
+  await p.waitForStderr(ready, 60_000);
+  return p;
+}
+
+/** Adds the every-second job "tick" to a running `start` and waits for two of its runs. */
+async function addTickAndSeeItRun(start: RestqProcess, proj: TempProject): Promise<void> {
+  proj.writeJob('tick', tickJob);
+  await start.waitForStderr(ADDED_ONE, 60_000);
+  const csv = path.join(proj.dir, 'out', 'tick.csv');
+  await until(() => csvLines(csv) >= 3, 'two runs of the added scheduled job', 60_000, 100);
+}
+
+async function stopsCleanly(p: RestqProcess): Promise<void> {
+  p.child.kill('SIGTERM');
+  expect(await p.exited).toBe(0);
+}
+
 describe('config reload in running processes', () => {
-  it('a worker picks up a job file added while it runs, and keeps the last good config on a broken change', async () => {
-    const proj = project({ first: countJob('first') });
-    const settings = testSettings(url);
-    try {
-      const worker = restq(['worker'], settings.env, proj.dir);
-      await worker.waitForStderr(/worker ready/, 60_000);
+  it('a worker picks up a job file added while it runs, and keeps the last good config on a broken change', () =>
+    withProject({}, async (proj, settings) => {
+      const worker = await started(['worker'], settings.env, proj.dir, /worker ready/);
       proj.writeJob('second', countJob('second'));
-      await worker.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      await worker.waitForStderr(ADDED_ONE, 60_000);
       const second = await enqueueWait('second', settings.env, proj.dir);
       expect(second.stderr()).not.toContain('unknown job');
       expect(await second.exited).toBe(0);
@@ -86,72 +120,39 @@ describe('config reload in running processes', () => {
       expect(await first.exited).toBe(0);
       expect(csvLines(path.join(proj.dir, 'out', 'first.csv'))).toBe(2);
       expect(worker.child.exitCode).toBeNull();
+      await stopsCleanly(worker);
+    }), 180_000);
 
-      worker.child.kill('SIGTERM');
-      expect(await worker.exited).toBe(0);
-    } finally {
-      await deletePrefix(admin, settings.prefix).catch(() => undefined);
-      proj.cleanup();
-    }
-  }, 180_000);
-
-  it('SIGHUP reloads the config (file watching off)', async () => {
-    const proj = project({ first: countJob('first') });
-    const settings = testSettings(url, { RESTQ_CONFIG_WATCH: 'off' });
-    try {
-      const worker = restq(['worker'], settings.env, proj.dir);
-      await worker.waitForStderr(/worker ready/, 60_000);
+  it('SIGHUP reloads the config (file watching off)', () =>
+    withProject({ RESTQ_CONFIG_WATCH: 'off' }, async (proj, settings) => {
+      const worker = await started(['worker'], settings.env, proj.dir, /worker ready/);
       proj.writeJob('hup', countJob('hup'));
       // Watching is off: nothing reloads until the signal.
       await new Promise((r) => setTimeout(r, 1_000));
       expect(worker.stderr()).not.toContain('config reloaded');
       worker.child.kill('SIGHUP');
-      await worker.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
+      await worker.waitForStderr(ADDED_ONE, 60_000);
       const hup = await enqueueWait('hup', settings.env, proj.dir);
       expect(await hup.exited).toBe(0);
       expect(csvLines(path.join(proj.dir, 'out', 'hup.csv'))).toBe(2);
-      worker.child.kill('SIGTERM');
-      expect(await worker.exited).toBe(0);
-    } finally {
-      await deletePrefix(admin, settings.prefix).catch(() => undefined);
-      proj.cleanup();
-    }
-  }, 180_000);
+      await stopsCleanly(worker);
+    }), 180_000);
 
-  it('standalone start runs a scheduled job added while it runs', async () => {
-    const proj = project({ first: countJob('first') });
-    try {
-      const start = restq(['start'], { REDIS_URL: '' }, proj.dir);
-      await start.waitForStderr(/no scheduled jobs/, 60_000);
-      proj.writeJob('tick', tickJob);
-      await start.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
-      const csv = path.join(proj.dir, 'out', 'tick.csv');
-      await until(() => csvLines(csv) >= 3, 'two runs of the added scheduled job', 60_000, 100);
+  it('standalone start runs a scheduled job added while it runs', () =>
+    // Standalone: REDIS_URL is blanked, so the queue settings go unused.
+    withProject({}, async (proj) => {
+      const start = await started(['start'], { REDIS_URL: '' }, proj.dir, /no scheduled jobs/);
+      await addTickAndSeeItRun(start, proj);
       // Removing it stops its timer.
       proj.removeJob('tick');
       await start.waitForStderr(/config reloaded: 1 jobs \(\+0, -1, ~0\)/, 60_000);
-      start.child.kill('SIGTERM');
-      expect(await start.exited).toBe(0);
-    } finally {
-      proj.cleanup();
-    }
-  }, 180_000);
+      await stopsCleanly(start);
+    }), 180_000);
 
-  it('distributed start re-syncs the schedulers for a scheduled job added while it runs', async () => {
-    const proj = project({ first: countJob('first') });
-    const settings = testSettings(url);
-    try {
-      const start = restq(['start'], settings.env, proj.dir);
-      await start.waitForStderr(/worker ready/, 60_000);
-      proj.writeJob('tick', tickJob);
-      await start.waitForStderr(/config reloaded: 2 jobs \(\+1, -0, ~0\)/, 60_000);
-      const csv = path.join(proj.dir, 'out', 'tick.csv');
-      await until(() => csvLines(csv) >= 3, 'two runs of the added scheduled job', 60_000, 100);
-      start.child.kill('SIGTERM');
-      expect(await start.exited).toBe(0);
-    } finally {
-      await deletePrefix(admin, settings.prefix).catch(() => undefined);
-      proj.cleanup();
-    }
-  }, 180_000);
+  it('distributed start re-syncs the schedulers for a scheduled job added while it runs', () =>
+    withProject({}, async (proj, settings) => {
+      const start = await started(['start'], settings.env, proj.dir, /worker ready/);
+      await addTickAndSeeItRun(start, proj);
+      await stopsCleanly(start);
+    }), 180_000);
 });
