@@ -66,6 +66,35 @@ export function sampleApiProject(apiUrl: string, files: Record<string, string | 
   });
 }
 
+/**
+ * A project whose connection `demo` is a sample API started with `staticTokens: [token]`, one
+ * attempt per request (a failure shows at once); `jobs` maps names to job YAML.
+ */
+export function demoProject(baseUrl: string, token: string, jobs: Record<string, string> = {}): TempProject {
+  return createProject(`connections:\n  demo:\n    baseUrl: ${baseUrl}\n    accessToken: ${token}\n    retry: { attempts: 1 }\n`, jobs);
+}
+
+/**
+ * An incremental job over the sample API's orders on connection `demo`: the window in the query,
+ * the cursor on updated_at from 2026-01-01, one CSV per run. `incremental` is more lines under
+ * `incremental:`; `extra` is more lines at the end (outputs, then top-level keys).
+ */
+export function incrementalOrdersJob(extra = '', incremental = ''): string {
+  return `connection: demo
+grid:
+  path: /v1/orders
+  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }
+  rows: $.data[*]
+  paginate: { nextUrl: $.links.next }
+  columns: { id: $.id, updated_at: $.updated_at }
+incremental:
+  cursor: $.updated_at
+  start: "2026-01-01T00:00:00Z"
+${incremental}output:
+  - csv: out/{job}-{runId}.csv
+${extra}`;
+}
+
 /** A project from files (the shape older tests call `tempConfigDir`). */
 export const tempConfigDir = (files: Record<string, string>): TempProject => tempProject(files);
 

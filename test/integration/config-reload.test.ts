@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
-import { createProject, type TempProject } from '../helpers/temp-project.js';
+import { demoProject, type TempProject } from '../helpers/temp-project.js';
 import { until } from '../helpers/wait-for.js';
 import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
@@ -35,7 +35,7 @@ function restq(args: string[], env: Record<string, string | undefined>, dir: str
   return p;
 }
 
-const project = (jobs: Record<string, string>) => createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, jobs);
+const project = (jobs: Record<string, string>) => demoProject(api.url, TOKEN, jobs);
 const countJob = (file: string) => `connection: demo
 scalar: { path: /v1/orders/count, value: $.count }
 output: [{ csv: "out/${file}.csv" }]

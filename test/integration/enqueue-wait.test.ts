@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { createProject, testSettings } from '../helpers/queue-fixture.js';
+import { demoProject, testSettings } from '../helpers/queue-fixture.js';
 import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
 
 const url = inject('redisUrl');
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe('restq enqueue --wait of a run that fails', () => {
   it('exits 1 and prints the run\'s error code and message', async () => {
-    const proj = createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, {
+    const proj = demoProject(api.url, TOKEN, {
       missing: 'connection: demo\ngrid:\n  path: /v1/no-such-thing\n  rows: $.data[*]\noutput: [{ csv: "out/missing.csv" }]\nattempts: 2\n',
     });
     const settings = testSettings(url);

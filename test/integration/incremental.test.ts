@@ -10,7 +10,7 @@ import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { runJob } from '../../src/runner.js';
 import { FileStateStore } from '../../src/state/file-state-store.js';
-import { captureLogger, createProject, type Project } from '../helpers/queue-fixture.js';
+import { captureLogger, demoProject, incrementalOrdersJob, type Project } from '../helpers/queue-fixture.js';
 
 const TOKEN = 'at-incremental-test-91c2';
 const MAX_UPDATED = '2026-01-06T17:30:00.000Z'; // updated_at of order 137, the greatest of the sample data
@@ -41,27 +41,13 @@ afterAll(async () => {
   for (const c of cleanups) c();
 });
 
-const incrementalJob = (extra = '', incremental = '') => `connection: demo
-grid:
-  path: /v1/orders
-  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }
-  rows: $.data[*]
-  paginate: { nextUrl: $.links.next }
-  columns: { id: $.id, updated_at: $.updated_at }
-incremental:
-  cursor: $.updated_at
-  start: "2026-01-01T00:00:00Z"
-${incremental}output:
-  - csv: out/{job}-{runId}.csv
-${extra}`;
-
 function project(baseUrl = api.url): { proj: Project; config: Config; clients: ApiClients; state: FileStateStore; logs: string[] } {
-  const proj = createProject(`connections:\n  demo:\n    baseUrl: ${baseUrl}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, {
-    orders: incrementalJob(),
-    failing: incrementalJob(`  - webhook: { url: "${rejectingUrl}/in", batchSize: 1000 }\n`),
-    slow: incrementalJob('timeout: 1s\n'),
-    nocursor: incrementalJob().replace('cursor: $.updated_at', 'cursor: $.changed_at'),
-    sliced: incrementalJob('', '  slice: 2d\n  lookback: 1h\n  filter: true\n'),
+  const proj = demoProject(baseUrl, TOKEN, {
+    orders: incrementalOrdersJob(),
+    failing: incrementalOrdersJob(`  - webhook: { url: "${rejectingUrl}/in", batchSize: 1000 }\n`),
+    slow: incrementalOrdersJob('timeout: 1s\n'),
+    nocursor: incrementalOrdersJob().replace('cursor: $.updated_at', 'cursor: $.changed_at'),
+    sliced: incrementalOrdersJob('', '  slice: 2d\n  lookback: 1h\n  filter: true\n'),
   });
   cleanups.push(() => proj.cleanup());
   const config = loadConfig({ dir: proj.dir, env: {} });

@@ -7,7 +7,7 @@ import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { freePort, startOwnRedis } from '../helpers/own-redis.js';
 import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
-import { createProject } from '../helpers/temp-project.js';
+import { demoProject } from '../helpers/temp-project.js';
 import { until } from '../helpers/wait-for.js';
 import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
 
@@ -37,7 +37,7 @@ function restq(args: string[], env: Record<string, string | undefined>, dir: str
   return p;
 }
 
-const project = (api: SampleApi, jobs: Record<string, string>) => createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, jobs);
+const project = (api: SampleApi, jobs: Record<string, string>) => demoProject(api.url, TOKEN, jobs);
 const ordersJob = `connection: demo
 grid:
   path: /v1/orders

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
-import { createProject, until } from '../helpers/queue-fixture.js';
+import { demoProject, until } from '../helpers/queue-fixture.js';
 import { startSentinelSet, type SentinelSet } from '../helpers/redis-topology.js';
 import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
 
@@ -36,7 +36,7 @@ const sentinelNodes = () => set.sentinels.split(',').map((hp) => ({ host: '127.0
 describe('Redis Sentinel', () => {
   it('a master SIGKILLed mid-way loses no run: every run completes once per run id, workers keep going', async () => {
     const queueName = `sentinel-${randomUUID().slice(0, 8)}`;
-    const project = createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, {
+    const project = demoProject(api.url, TOKEN, {
       orders: 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 50, page: "1" }\n  rows: $.data[*]\n  columns: { id: $.id }\noutput: [{ csv: "out/{runId}.csv" }]\nattempts: 5\n',
     });
     const env = {

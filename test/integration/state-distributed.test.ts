@@ -9,7 +9,7 @@ import { ApiClients } from '../../src/http/api-client-registry.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { RunWorker } from '../../src/queue/run-worker.js';
 import { RedisStateStore } from '../../src/state/redis-state-store.js';
-import { captureLogger, createProject, deletePrefix, testSettings, until } from '../helpers/queue-fixture.js';
+import { captureLogger, demoProject, deletePrefix, incrementalOrdersJob, testSettings, until } from '../helpers/queue-fixture.js';
 import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
 
 const url = inject('redisUrl');
@@ -35,25 +35,11 @@ afterAll(async () => {
   admin.disconnect();
 });
 
-const job = (extra = '') => `connection: demo
-grid:
-  path: /v1/orders
-  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }
-  rows: $.data[*]
-  paginate: { nextUrl: $.links.next }
-  columns: { id: $.id, updated_at: $.updated_at }
-incremental:
-  cursor: $.updated_at
-  start: "2026-01-01T00:00:00Z"
-output:
-  - csv: out/{job}-{runId}.csv
-${extra}`;
-
 function setup(baseUrl: string, env: Record<string, string> = {}) {
-  const proj = createProject(`connections:\n  demo:\n    baseUrl: ${baseUrl}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, {
-    orders: job(),
-    hourly: job('schedule: "0 * * * *"\nmisfire: skip\n'),
-    hourlyonce: job('schedule: "0 * * * *"\n'),
+  const proj = demoProject(baseUrl, TOKEN, {
+    orders: incrementalOrdersJob(),
+    hourly: incrementalOrdersJob('schedule: "0 * * * *"\nmisfire: skip\n'),
+    hourlyonce: incrementalOrdersJob('schedule: "0 * * * *"\n'),
   });
   const settings = testSettings(url, env);
   prefixes.push(settings.prefix);
