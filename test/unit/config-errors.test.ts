@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
-import { ConfigError, formatConfigIssue } from '../../src/errors/config-error.js';
+import { expectConfigIssueAt } from '../helpers/config-issues.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
 const CONNECTIONS = ['connections:', '  api:', '    baseUrl: http://127.0.0.1:9', '    accessToken: tok-abcdef', ''].join('\n');
@@ -16,6 +15,19 @@ interface Case {
 }
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
+/** connections.yaml with an authorization_code connection "api"; `line` is line 8, inside `authorize:`. */
+const authorizeConnection = (line: string) =>
+  lines(
+    'connections:',
+    '  api:',
+    '    baseUrl: http://x',
+    '    apiKey: client-1',
+    '    grant: authorization_code',
+    '    authorize:',
+    '      url: https://auth.example.com/authorize',
+    line,
+    '    refresh: { endpoint: https://auth.example.com/token }',
+  );
 
 // Each case breaks one thing in an otherwise valid project; the issue must name the place.
 const CASES: Case[] = [
@@ -232,17 +244,7 @@ const CASES: Case[] = [
   {
     name: 'misspelt key inside authorize, with a did-you-mean',
     files: {
-      'connections.yaml': lines(
-        'connections:',
-        '  api:',
-        '    baseUrl: http://x',
-        '    apiKey: client-1',
-        '    grant: authorization_code',
-        '    authorize:',
-        '      url: https://auth.example.com/authorize',
-        '      redirectPrt: 8765',
-        '    refresh: { endpoint: https://auth.example.com/token }',
-      ),
+      'connections.yaml': authorizeConnection('      redirectPrt: 8765'),
     },
     at: 'connections.yaml:8:7',
     message: /^unknown key "redirectPrt" in connections\.api\.authorize: did you mean "redirectPort"\?$/,
@@ -283,17 +285,7 @@ const CASES: Case[] = [
   {
     name: 'authorize.params may not override what PKCE and the loopback redirect set',
     files: {
-      'connections.yaml': lines(
-        'connections:',
-        '  api:',
-        '    baseUrl: http://x',
-        '    apiKey: client-1',
-        '    grant: authorization_code',
-        '    authorize:',
-        '      url: https://auth.example.com/authorize',
-        '      params: { redirect_uri: "http://localhost/cb" }',
-        '    refresh: { endpoint: https://auth.example.com/token }',
-      ),
+      'connections.yaml': authorizeConnection('      params: { redirect_uri: "http://localhost/cb" }'),
     },
     at: 'connections.yaml:8:17',
     message: /^connection "api": authorize\.params\.redirect_uri is set by restq/,
@@ -312,16 +304,7 @@ describe('configuration errors name the file, line and column', () => {
 
   it.each(CASES)('$name', ({ files, env, at, message }) => {
     project = tempProject({ 'connections.yaml': CONNECTIONS, 'jobs/orders.yaml': JOB, ...files });
-    let error: unknown;
-    try {
-      loadConfig({ dir: project.dir, env: env ?? {} });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const issues = (error as ConfigError).issues;
-    const found = issues.filter((i) => message.test(i.message));
-    expect(found.map((i) => `${i.file}:${i.line}:${i.col}`), issues.map(formatConfigIssue).join('\n')).toEqual([at]);
-    expect((error as ConfigError).message).toContain(`${at} ${found[0]!.message}`);
+    const { error, issue } = expectConfigIssueAt(project.dir, env ?? {}, message, at);
+    expect(error.message).toContain(`${at} ${issue.message}`);
   });
 });

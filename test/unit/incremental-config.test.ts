@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { ConfigError, formatConfigIssue } from '../../src/errors/config-error.js';
 import { tempConfigDir, type ConfigDir } from '../helpers/config-dir.js';
+import { expectConfigIssueAt } from '../helpers/config-issues.js';
 
 const CONNECTIONS = ['connections:', '  api:', '    baseUrl: http://127.0.0.1:9', '    accessToken: tok-abcdef', ''].join('\n');
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -64,16 +64,7 @@ describe('incremental and misfire keys are validated with file:line:col', () => 
 
   it.each(CASES)('$name', ({ job, at, message }) => {
     project = tempConfigDir({ 'connections.yaml': CONNECTIONS, 'jobs/orders.yaml': job });
-    let error: unknown;
-    try {
-      loadConfig({ dir: project.dir, env: {} });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const issues = (error as ConfigError).issues;
-    const found = issues.filter((i) => message.test(i.message));
-    expect(found.map((i) => `${i.file}:${i.line}:${i.col}`), issues.map(formatConfigIssue).join('\n')).toEqual([at]);
+    expectConfigIssueAt(project.dir, {}, message, at);
   });
 
   it('accepts a complete incremental job and freezes its settings with durations in ms', () => {
