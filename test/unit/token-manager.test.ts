@@ -12,14 +12,15 @@ afterEach(() => {
   temp = undefined;
 });
 
-function connection(extra = '') {
+/** A refresh-token connection whose YAML seeds `refreshToken`; `extra` is more YAML at the end. */
+function connection(extra = '', refreshToken = 'seed-refresh-token') {
   temp = tempConfig(`
 baseUrl: http://127.0.0.1:9
 apiKey: id
 apiSecret: secret-value
 refresh:
   endpoint: http://127.0.0.1:9/token
-  refreshToken: seed-refresh-token
+  refreshToken: ${refreshToken}
 ${extra}`);
   return temp.connection;
 }
@@ -107,16 +108,7 @@ describe('TokenManager', () => {
 
     // A changed YAML refresh token replaces the stored one.
     temp?.cleanup();
-    const changed = tempConfig(`
-baseUrl: http://127.0.0.1:9
-apiKey: id
-apiSecret: secret-value
-refresh:
-  endpoint: http://127.0.0.1:9/token
-  refreshToken: new-seed-token
-`);
-    temp = changed;
-    const reseeded = new TokenManager({ connection: changed.connection, store, refresher, logger });
+    const reseeded = new TokenManager({ connection: connection('', 'new-seed-token'), store, refresher, logger });
     expect((await reseeded.inspect()).reseedPending).toBe(true);
     const before = calls.length;
     await reseeded.get();
