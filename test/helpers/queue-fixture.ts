@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { queueSettings, readSettings, type QueueSettings, type Settings } from '../../src/runtime/settings.js';
 import { memoryLogger, type MemoryLogger } from './memory-logger.js';
 
-export { createProject, demoProject, incrementalOrdersJob, type TempProject as Project } from './temp-project.js';
+export { createProject, demoProject, incrementalOrdersJob, stormProject, type TempProject as Project } from './temp-project.js';
 export { until } from './wait-for.js';
 
 /**

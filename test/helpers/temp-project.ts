@@ -95,6 +95,34 @@ ${incremental}output:
 ${extra}`;
 }
 
+/**
+ * The refresh-storm project on a sample API: connection `storm` uses its refresh-token flow
+ * (client demo-client, seed refresh token demo-refresh-token-0, one attempt per request); job
+ * `orders` reads one page of open orders to stdout as NDJSON. `jobs` adds or replaces jobs.
+ */
+export function stormProject(apiUrl: string, jobs: Record<string, string> = {}): TempProject {
+  const connections = `connections:
+  storm:
+    baseUrl: ${apiUrl}
+    apiKey: demo-client
+    apiSecret: demo-secret
+    refresh:
+      refreshToken: demo-refresh-token-0
+      endpoint: ${apiUrl}/oauth/token
+    retry: { attempts: 1 }
+`;
+  const orders = `connection: storm
+grid:
+  path: /v1/orders
+  query: { status: open, per_page: 3 }
+  rows: $.data[*]
+  columns: { id: $.id }
+output: [{ stdout: { format: ndjson } }]
+attempts: 1
+`;
+  return createProject(connections, { orders, ...jobs });
+}
+
 /** A project from files (the shape older tests call `tempConfigDir`). */
 export const tempConfigDir = (files: Record<string, string>): TempProject => tempProject(files);
 

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
-import { createProject, until } from '../helpers/queue-fixture.js';
+import { createProject, stormProject, until } from '../helpers/queue-fixture.js';
 import { startCluster, type ClusterSet } from '../helpers/redis-topology.js';
 import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
 
@@ -39,22 +39,9 @@ function restq(args: string[], env: Record<string, string>, dir: string): RestqP
 describe('Redis Cluster', () => {
   it('workers, schedules, status, enqueue and a 1-second-token refresh storm work across 3 masters', async () => {
     const name = `cl-${randomUUID().slice(0, 8)}`;
-    const project = createProject(
-      `connections:
-  storm:
-    baseUrl: ${api.url}
-    apiKey: demo-client
-    apiSecret: demo-secret
-    refresh:
-      refreshToken: demo-refresh-token-0
-      endpoint: ${api.url}/oauth/token
-    retry: { attempts: 1 }
-`,
-      {
-        orders: 'connection: storm\ngrid:\n  path: /v1/orders\n  query: { status: open, per_page: 3 }\n  rows: $.data[*]\n  columns: { id: $.id }\noutput: [{ stdout: { format: ndjson } }]\nattempts: 1\n',
-        tick: 'connection: storm\nschedule: "* * * * * *"\nscalar: { path: /v1/orders/count, value: $.count }\noutput: [{ stdout: }]\nattempts: 1\n',
-      },
-    );
+    const project = stormProject(api.url, {
+      tick: 'connection: storm\nschedule: "* * * * * *"\nscalar: { path: /v1/orders/count, value: $.count }\noutput: [{ stdout: }]\nattempts: 1\n',
+    });
     const env = { REDIS_URL: '', REDIS_CLUSTER: cluster.nodes, RESTQ_QUEUE: name, RESTQ_PREFIX: name };
     const prefix = `{${name}}`;
     const admin = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
 import { deletePrefix, testSettings } from '../helpers/queue-fixture.js';
-import { createProject } from '../helpers/temp-project.js';
+import { stormProject } from '../helpers/temp-project.js';
 import { until } from '../helpers/wait-for.js';
 import { scanKeysAndValues } from '../helpers/redis-scan.js';
 import { spawnRestq, type RestqProcess } from '../helpers/run-cli.js';
@@ -28,26 +28,7 @@ describe('refresh storm', () => {
   it(`${WORKERS} workers × ${CONCURRENCY} runs share one token: one refresh per lifetime, rotation never breaks`, async () => {
     // Single-use rotating refresh tokens, 1 s access tokens, 300 ms per API page (7 rounds of 32: the storm outlives 2 tokens).
     const api = await startSampleApi({ tokenLifetimeSeconds: LIFETIME_MS / 1000, pageDelayMs: 300, staticTokens: [] });
-    const proj = createProject(`connections:
-  storm:
-    baseUrl: ${api.url}
-    apiKey: demo-client
-    apiSecret: demo-secret
-    refresh:
-      refreshToken: demo-refresh-token-0
-      endpoint: ${api.url}/oauth/token
-    retry: { attempts: 1 }
-`, {
-      orders: `connection: storm
-grid:
-  path: /v1/orders
-  query: { status: open, per_page: 3 }
-  rows: $.data[*]
-  columns: { id: $.id }
-output: [{ stdout: { format: ndjson } }]
-attempts: 1
-`,
-    });
+    const proj = stormProject(api.url);
     const settings = testSettings(url, { RESTQ_SECRET_KEY: randomBytes(32).toString('hex') });
     const queue = new Queue<RunRequest>(settings.queue, { connection: { url }, prefix: settings.prefix });
     const admin = new Redis(url);
