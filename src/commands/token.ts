@@ -84,18 +84,7 @@ export async function tokenCommand(options: TokenCommandOptions): Promise<TokenR
   const manager = createTokenManager(connection, dispatcher, { config, store: options.store, logger });
   try {
     const { state, reseedPending } = options.refresh ? { state: await manager.forceRefresh(), reseedPending: false } : await manager.inspect();
-    return {
-      connection: connection.name,
-      kind: connection.grant ?? 'refresh_token',
-      accessToken: state?.accessToken ? fingerprint(state.accessToken) : null,
-      refreshToken: state?.refreshToken ? fingerprint(state.refreshToken) : null,
-      expiresAt: iso(state?.expiresAt),
-      refreshedAt: iso(state?.refreshedAt),
-      refreshedBy: state?.refreshedBy ?? null,
-      version: state?.version ?? null,
-      refreshed: manager.refreshes > 0,
-      reseedPending,
-    };
+    return { ...reportOf(connection.name, connection.grant ?? 'refresh_token', state, manager.refreshes > 0), reseedPending };
   } finally {
     await manager.close();
     await dispatcher.close();
