@@ -1,18 +1,14 @@
 // extract: N rows in pages to CSV. restq's runJob against a baseline with no framework (undici
 // request + JSON.parse + csv-stringify), on the same loopback server, alternately, best of K.
-import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { once } from 'node:events';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { stringify } from 'csv-stringify';
 import { pino } from 'pino';
-import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config/load-config.js';
 import { ApiClients } from '../src/http/api-client-registry.js';
 import { runJob } from '../src/runner.js';
+import { baselineExtract } from './lib/baseline-extract.mjs';
 import { benchDir, startChild, stopChild } from './lib/child.js';
 import { columnsYaml, writeProject } from './lib/config-dir.js';
 import { timed, type BenchReport } from './lib/report.js';
@@ -37,43 +33,6 @@ export interface ExtractOptions {
 export const EXTRACT_FULL: ExtractOptions = { rows: 1_000_000, perPage: 10_000, rounds: 3 };
 export const EXTRACT_ONE_PAGE: ExtractOptions = { rows: 200_000, perPage: 200_000, rounds: 2 };
 export const EXTRACT_QUICK: ExtractOptions = { rows: 3_000, perPage: 500, rounds: 1 };
-
-interface BenchRow {
-  id: number;
-  name: string;
-  email: string;
-  status: string;
-  amount: { total: number; currency: string };
-  created_at: string;
-  note: string;
-}
-
-/** The minimal hand-written extract restq is compared with. */
-export async function baselineExtract(baseUrl: string, token: string, file: string): Promise<number> {
-  const agent = new Agent();
-  const csv = stringify({ record_delimiter: 'windows', eof: true });
-  const done = pipeline(csv, createWriteStream(file));
-  csv.write(['id', 'name', 'email', 'status', 'total', 'currency', 'created_at', 'note']);
-  let rows = 0;
-  let url: URL | undefined = new URL('/rows?page=1', baseUrl);
-  try {
-    while (url) {
-      const response = await request(url, { dispatcher: agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-      if (response.statusCode !== 200) throw new Error(`baseline: ${url} answered ${response.statusCode}`);
-      const body = JSON.parse(await response.body.text()) as { data: BenchRow[]; links: { next: string | null } };
-      for (const r of body.data) {
-        rows++;
-        if (!csv.write([r.id, r.name, r.email, r.status, r.amount.total, r.amount.currency, r.created_at, r.note])) await once(csv, 'drain');
-      }
-      url = body.links.next ? new URL(body.links.next, url) : undefined;
-    }
-    csv.end();
-    await done;
-  } finally {
-    await agent.close();
-  }
-  return rows;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
