@@ -2,10 +2,10 @@
 // makes (undici request + JSON.parse), nothing else. argv: redisUrl prefix queue concurrency apiUrl
 import { Worker } from 'bullmq';
 import { Agent, request } from 'undici';
+import { serveQueueBench } from '../lib/queue-bench-child.mjs';
 
 const [redisUrl, prefix, queue, concurrency, apiUrl] = process.argv.slice(2);
 const agent = new Agent();
-let done = 0;
 const worker = new Worker(
   queue,
   async () => {
@@ -15,24 +15,10 @@ const worker = new Worker(
   },
   { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix, concurrency: Number(concurrency), removeOnComplete: { count: 1000 } },
 );
-worker.on('completed', () => {
-  done++;
-});
-// This process's CPU time so far (µs), for the bench's CPU-per-run figure: sent when ready and
-// when asked (not with every count: getrusage 20 times a second would weigh on the figure).
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-process.on('message', (m) => {
-  if (m === 'cpu') process.send?.({ cpu: cpu() });
-});
-const report = setInterval(() => process.send?.({ done }), 50);
-await worker.waitUntilReady();
-process.send?.({ ready: true, cpu: cpu() });
-process.on('SIGTERM', async () => {
-  clearInterval(report);
-  await worker.close();
-  await agent.close();
-  process.exit(0);
+await serveQueueBench(worker, {
+  start: () => worker.waitUntilReady(),
+  stop: async () => {
+    await worker.close();
+    await agent.close();
+  },
 });

@@ -8,6 +8,7 @@ import { Metrics } from '../../dist/ops/metrics.js';
 import { createRedisClient } from '../../dist/redis/redis-connection.js';
 import { readSettings } from '../../dist/runtime/settings.js';
 import { RunWorker } from '../../dist/queue/run-worker.js';
+import { serveQueueBench } from '../lib/queue-bench-child.mjs';
 
 const [redisUrl, prefix, queue, concurrency, dir] = process.argv.slice(2);
 const all = readSettings({ REDIS_URL: redisUrl, RESTQ_PREFIX: prefix, RESTQ_QUEUE: queue });
@@ -21,26 +22,11 @@ const mode = await createModeClients(config, logger, all, metrics);
 // The scalar job prints its value on stdout: discard it, the bench measures the queue.
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency: Number(concurrency), metrics, stdout: discard });
-let done = 0;
-worker.worker.on('completed', () => {
-  done++;
-});
-// This process's CPU time so far (µs), for the bench's CPU-per-run figure: sent when ready and
-// when asked (not with every count: getrusage 20 times a second would weigh on the figure).
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-process.on('message', (m) => {
-  if (m === 'cpu') process.send?.({ cpu: cpu() });
-});
-const report = setInterval(() => process.send?.({ done }), 50);
-await worker.start();
-process.send?.({ ready: true, cpu: cpu() });
-process.on('SIGTERM', async () => {
-  clearInterval(report);
-  await worker.close(1000);
-  await mode.close();
-  redis.disconnect();
-  process.exit(0);
+await serveQueueBench(worker.worker, {
+  start: () => worker.start(),
+  stop: async () => {
+    await worker.close(1000);
+    await mode.close();
+    redis.disconnect();
+  },
 });
