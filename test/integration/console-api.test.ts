@@ -147,6 +147,12 @@ describe('console "Run now" of an incremental job (standalone)', () => {
     const second = await runNow();
     expect(own.orderRequests.slice(mark).map(since)).toEqual([MAX_UPDATED]);
     expect(second).toMatchObject({ trigger: 'console', status: 'succeeded', cursorBefore: MAX_UPDATED, window: { start: MAX_UPDATED } });
+    // `restq history` shows both console runs, in a table within 80 columns.
+    const history = await runCli(['--config', incDir, 'history', 'changes']);
+    expect(history.code).toBe(0);
+    const lines = history.stdout.trimEnd().split('\n');
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/)[1])).toEqual(['console', 'console']);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
   });
 });
 
