@@ -40,7 +40,13 @@ export class InProcessRuns implements RunStarter {
     const runId = newRunId(started);
     const live: LiveRun = { runId, job, trigger: 'console', state: 'active', startedAt: started.toISOString(), updatedAt: started.toISOString(), pages: 0, rows: 0, bytes: 0, window: null };
     let lastWrite = 0;
-    const write = () => state.setLive({ ...live, updatedAt: new Date().toISOString() }).catch((error: unknown) => logger.warn({ err: error }, 'console: could not write live progress'));
+    // One write at a time, in order: an "active" write still under way must not land after "finished".
+    let writing: Promise<void> = Promise.resolve();
+    const write = () => {
+      const record: LiveRun = { ...live, updatedAt: new Date().toISOString() };
+      writing = writing.then(() => state.setLive(record)).catch((error: unknown) => logger.warn({ err: error }, 'console: could not write live progress'));
+      return writing;
+    };
     await write();
     const lastSuccessAt = await state.lastSuccessAt(job);
     const done = (async () => {
