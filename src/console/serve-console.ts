@@ -34,7 +34,7 @@ export async function serveStandaloneConsole(options: StandaloneConsoleOptions):
   const metrics = new Metrics();
   const mode = await options.createClients(config, logger, options.settings, metrics);
   const state = openStateStore({ configDir: config.dir, historyLimit: options.settings.history });
-  const runs = new InProcessRuns({ config, clients: mode.clients, state, logger });
+  const runs = new InProcessRuns({ config, clients: mode.clients, state, logger, metrics });
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => void res.json({ ok: true, mode: 'standalone' }));

@@ -19,6 +19,8 @@ import { settlesWithin } from './shutdown.js';
 export interface RunJobProgress {
   pages: number;
   rows: number;
+  /** Pages the API announced (`paginate.total`), when it did. */
+  totalPages?: number;
 }
 
 export interface RunWorkerOptions {
@@ -214,7 +216,7 @@ export class RunWorker {
           const now = Date.now();
           if (!live || now - lastProgress < interval) return;
           lastProgress = now;
-          void sendProgress({ pages: progress.pages, rows: progress.rows });
+          void sendProgress({ pages: progress.pages, rows: progress.rows, ...(progress.totalPages === undefined ? {} : { totalPages: progress.totalPages }) });
         },
       });
       // A run that showed progress ends on its final figures, unless the last update said them.
