@@ -54,14 +54,14 @@ export async function startCommand(options: StartOptions): Promise<void> {
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
   const entries = await scheduler.start();
   // Config reload (SIGHUP, file changes): the cron timers restart for the new set of jobs.
-  const { reloadWatching, startConfigReloader } = await import('../runtime/config-reloader.js');
+  const { startConfigReloader } = await import('../runtime/config-reloader.js');
   const retiring = new Set<Promise<void>>();
   const reloader = startConfigReloader({
     dir: config.dir,
     env: settings.env,
     logger,
     current: config,
-    watch: reloadWatching(settings),
+    watch: settings.configWatch,
     apply: async (next) => {
       const nextMode = await createModeClients(next, logger, settings);
       const old = mode;
