@@ -59,6 +59,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
     watch: options.settings.configWatch,
     apply: async (next) => {
       await options.onReload?.(next);
+      await dashboard?.setConfig(next);
       const nextMode = await createModeClients(next, logger, options.settings, metrics);
       const old = mode;
       mode = nextMode;

@@ -25,10 +25,19 @@ const LIVE_WRITE_MS = 500;
  */
 export class InProcessRuns implements RunStarter {
   readonly #active = new Map<string, { live: LiveRun; done: Promise<void> }>();
-  readonly #options: { config: Config; clients: ApiClients; state: StateStore; logger: Logger };
+  #options: { config: Config; clients: ApiClients; state: StateStore; logger: Logger };
 
   constructor(options: { config: Config; clients: ApiClients; state: StateStore; logger: Logger }) {
     this.#options = options;
+  }
+
+  /**
+   * Runs started from now on use `config` and `clients` (a config reload); runs already going
+   * finish on the old ones. Resolves when those runs have ended, so the caller can close the old clients.
+   */
+  setConfig(config: Config, clients: ApiClients): Promise<void> {
+    this.#options = { ...this.#options, config, clients };
+    return Promise.allSettled([...this.#active.values()].map((a) => a.done)).then(() => undefined);
   }
 
   async start(job: string, params: Record<string, ParamValue>): Promise<string> {
@@ -109,10 +118,15 @@ export class InProcessRuns implements RunStarter {
 /** Distributed mode: "Run now" queues the run for the workers (trigger as for `restq enqueue`). */
 export class QueuedRuns implements RunStarter {
   readonly #runQueue: RunQueue;
-  readonly #config: Config;
+  #config: Config;
 
   constructor(runQueue: RunQueue, config: Config) {
     this.#runQueue = runQueue;
+    this.#config = config;
+  }
+
+  /** Runs queued from now on are checked against `config` (a config reload). */
+  setConfig(config: Config): void {
     this.#config = config;
   }
 

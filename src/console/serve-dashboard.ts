@@ -33,6 +33,8 @@ export interface ServeDashboardOptions extends ListenOptions {
 
 export interface ServedDashboard {
   url: string;
+  /** Shows `config` from now on (a config reload): the console's jobs, and what "Run now" may queue. */
+  setConfig(config: Config): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
       ? openStateStore({ configDir: options.console.config.dir, redis: { client: runQueue.redis, prefix: location.prefix, queue: location.queueName }, historyLimit: options.console.historyLimit })
       : undefined;
   const runs = options.console && runQueue ? new QueuedRuns(runQueue, options.console.config) : undefined;
+  let config = options.console?.config;
   const closeClients = async () => {
     await state?.close().catch(() => undefined);
     await runs?.close().catch(() => undefined);
@@ -72,12 +75,16 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
       auth,
       minWorkers: options.minWorkers ?? 1,
       logger: options.logger,
-      console: options.console && state && runs ? { config: options.console.config, state, runs } : undefined,
+      console: config && state && runs ? { config: () => config!, state, runs } : undefined,
     });
     const running = await listenDashboard(app, auth, options);
     options.logger?.info({ url: running.url, queue: location.queueName, prefix: location.prefix, auth: auth !== undefined }, 'dashboard listening');
     return {
       url: running.url,
+      setConfig: async (next) => {
+        config = next;
+        runs?.setConfig(next);
+      },
       close: async () => {
         await running.close();
         await closeClients();
