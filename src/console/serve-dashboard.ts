@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Logger } from '../log/logger.js';
-import { createRedisClient } from '../redis/redis-connection.js';
+import { checkRedisReachable, createRedisClient } from '../redis/redis-connection.js';
+import { redisErrorForLog } from '../redis/describe-redis.js';
 import type { RedisTopology } from '../redis/topology.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import type { Config } from '../config/types.js';
@@ -42,13 +43,18 @@ export interface ServedDashboard {
 export async function serveDashboard(options: ServeDashboardOptions): Promise<ServedDashboard> {
   const { location } = options;
   const { auth } = options;
+  // A wrong REDIS_URL (down, refused login, untrusted certificate) is a clear error now, not a
+  // console that waits for Redis forever.
+  await checkRedisReachable(location.redis);
   // BullMQ wants a connection that retries forever; health checks want one that fails fast.
   const queueRedis = createRedisClient(location.redis, { role: 'blocking', name: 'restq-dashboard' });
   const healthRedis = createRedisClient(location.redis, { role: 'probe', name: 'restq-health' });
   for (const client of [queueRedis, healthRedis]) {
-    client.on('error', (error: Error) => options.logger?.debug({ err: error }, 'dashboard Redis connection error'));
+    client.on('error', (error: Error) => options.logger?.debug({ err: redisErrorForLog(error) }, 'dashboard Redis connection error'));
   }
   const queue = new Queue(location.queueName, { connection: queueRedis, prefix: location.prefix });
+  // Without a listener BullMQ prints the error object, and a refused login's holds `AUTH user password`.
+  queue.on('error', (error: Error) => options.logger?.debug({ err: redisErrorForLog(error) }, 'dashboard queue error'));
   // The console: run history and cursors from the Redis state store, "Run now" queues a run.
   const runQueue = options.console ? await openRunQueue(options.console.queueSettings) : undefined;
   const state =

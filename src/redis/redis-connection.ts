@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import type { RedisTopology } from './topology.js';
-import { describeRedis, redisVariable as variable } from './describe-redis.js';
+import { describeRedis, redisErrorForLog, redisVariable as variable } from './describe-redis.js';
 
 /**
  * What a connection is for:
@@ -107,7 +107,7 @@ export function createRedisClient(topology: RedisTopology, options: RedisClientO
   client.on('error', (error: Error) => {
     if (error.message === last) return;
     last = error.message;
-    options.logger?.warn({ err: error }, `Redis connection error: ${error.message}`);
+    options.logger?.warn({ err: redisErrorForLog(error) }, `Redis connection error: ${error.message}`);
   });
   return client;
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { createProject, type Project } from '../helpers/queue-fixture.js';
@@ -97,7 +98,7 @@ describe('ACL credentials in REDIS_URL', () => {
 
   it('a wrong password is E_REDIS naming the server and the fix, exit 1, for every command; the password is not echoed', async () => {
     const env = envFor(`redis://${USER}:${WRONG}@127.0.0.1:${acl.port}`);
-    const results = await Promise.all([cli(['status'], env), cli(['enqueue', 'count'], env), cli(['worker'], env)]);
+    const results = await Promise.all([cli(['status'], env), cli(['enqueue', 'count'], env), cli(['worker'], env), cli(['dashboard', '--port', '0'], env)]);
     for (const result of results) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`error [E_REDIS]: Redis at redis://${USER}:***@127.0.0.1:${acl.port} refused the login (WRONGPASS`);
@@ -106,6 +107,29 @@ describe('ACL credentials in REDIS_URL', () => {
       expectNoPassword(result.stdout, result.stderr);
     }
   }, 60_000);
+
+  it('a password changed under a running worker: errors are logged without it, and the worker recovers when it is back', async () => {
+    const env = envFor(`redis://${USER}:${ENCODED}@127.0.0.1:${acl.port}`);
+    const admin = new Redis({ host: '127.0.0.1', port: acl.port, username: USER, password: PASSWORD });
+    try {
+      const worker = spawnRestq(['worker'], env, project.dir);
+      processes.push(worker);
+      await worker.waitForStderr(/worker ready/, 30_000);
+      // Rotate the password and drop the worker's connections: they reconnect with the old one.
+      await admin.call('ACL', 'SETUSER', USER, 'resetpass', `>${WRONG}`);
+      await admin.call('CLIENT', 'KILL', 'USER', USER, 'SKIPME', 'yes');
+      await worker.waitForStderr(/WRONGPASS/, 30_000);
+      await admin.call('ACL', 'SETUSER', USER, 'resetpass', `>${PASSWORD}`);
+      const enqueue = await cli(['enqueue', 'count', '--wait'], env);
+      expect(enqueue.code).toBe(0);
+      expect(worker.child.exitCode).toBeNull();
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expectNoPassword(worker.stdout(), worker.stderr(), enqueue.stdout, enqueue.stderr);
+    } finally {
+      admin.disconnect();
+    }
+  }, 90_000);
 
   it('no credentials where the server needs them: says to put the user and password in REDIS_URL', async () => {
     const result = await cli(['status'], envFor(`redis://127.0.0.1:${acl.port}`));
