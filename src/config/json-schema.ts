@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectionsFileSchema, jobFileSchema } from './schema.js';
 
 /** A whole-value `${VAR}` / `${VAR:-default}`: the loader turns it into a number or boolean later. */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ConfigIssue } from '../errors/config-error.js';
 import { SECRET_KEYS } from './collect-secrets.js';
 import { didYouMean } from './did-you-mean.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './duration.js';
 
 // Values that came through `${VAR}` interpolation are strings; accept "3128" and "true" where
