@@ -28,10 +28,19 @@ const LIVE_WRITE_MS = 500;
  */
 export class InProcessRuns implements RunStarter {
   readonly #active = new Map<string, { live: LiveRun; done: Promise<void> }>();
-  readonly #options: InProcessRunsOptions;
+  #options: InProcessRunsOptions;
 
   constructor(options: InProcessRunsOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Runs started from now on use `config` and `clients` (a config reload); runs already going
+   * finish on the old ones. Resolves when those runs have ended, so the caller can close the old clients.
+   */
+  setConfig(config: Config, clients: ApiClients): Promise<void> {
+    this.#options = { ...this.#options, config, clients };
+    return Promise.allSettled([...this.#active.values()].map((a) => a.done)).then(() => undefined);
   }
 
   async start(job: string, params: Record<string, ParamValue>): Promise<string> {
@@ -108,10 +117,15 @@ export interface InProcessRunsOptions {
 /** Distributed mode: "Run now" queues the run for the workers, with trigger `console` in its data. */
 export class QueuedRuns implements RunStarter {
   readonly #runQueue: RunQueue;
-  readonly #config: Config;
+  #config: Config;
 
   constructor(runQueue: RunQueue, config: Config) {
     this.#runQueue = runQueue;
+    this.#config = config;
+  }
+
+  /** Runs queued from now on are checked against `config` (a config reload). */
+  setConfig(config: Config): void {
     this.#config = config;
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
+import { redisErrorForLog } from '../redis/describe-redis.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
@@ -87,7 +88,7 @@ export class RunWorker {
       autorun: false,
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
-    this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
+    this.worker.on('error', (error) => this.#logger.warn({ err: redisErrorForLog(error) }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
       if (job) this.#logger.warn({ runId: runIdOfJob(job.id ?? job.name), job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
     });
