@@ -1,3 +1,4 @@
+import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
@@ -213,6 +214,27 @@ function unreachable(topology: RedisTopology, error: unknown): RestqError {
 }
 
 /**
+ * Whether a `redis://` URL that got no answer points at a port that completes a TLS handshake
+ * (a server with only `tls-port`): such a server closes plain connections without a word, so
+ * the failure alone reads like "Redis is down". Only asked after a failure; 1 s at most.
+ */
+function plainUrlOnTlsPort(topology: RedisTopology): Promise<boolean> {
+  if (topology.kind !== 'single' || !topology.url.startsWith('redis://')) return Promise.resolve(false);
+  const url = new URL(topology.url);
+  return new Promise((resolve) => {
+    // Nothing is sent over it: the handshake alone answers, whatever the certificate.
+    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379), rejectUnauthorized: false, timeout: 1_000 });
+    const done = (speaksTls: boolean) => {
+      socket.destroy();
+      resolve(speaksTls);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/**
  * A `command` client that has answered PING: for producers (enqueue, schedule, status) and
  * start-up checks. Fails within seconds with a clear message when Redis is down, instead of
  * waiting for it to come back.
@@ -235,6 +257,13 @@ export async function connectRedis(topology: RedisTopology, options: { name?: st
     ]);
   } catch (error) {
     redis.disconnect();
+    if (await plainUrlOnTlsPort(topology)) {
+      throw new RestqError(
+        'E_REDIS',
+        `Redis at ${describeRedis(topology)} speaks TLS on this port and drops plain connections: write the URL with rediss:// (${variable(topology)}=rediss://…)`,
+        { cause: error, permanent: true },
+      );
+    }
     throw unreachable(topology, lastError ?? error);
   } finally {
     clearTimeout(timer);

@@ -158,4 +158,14 @@ describe('rediss:// (TLS)', () => {
       expectNoPassword(result.stdout, result.stderr);
     }
   }, 60_000);
+
+  it('redis:// (no TLS) against the TLS port says to use rediss://, exit 1', async () => {
+    const env = envFor(`redis://${USER}:${ENCODED}@127.0.0.1:${tls.port}`);
+    const result = await cli(['status'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Redis at redis://${USER}:***@127.0.0.1:${tls.port}`);
+    expect(result.stderr).toContain(`rediss://`);
+    expect(result.stderr).toMatch(/speaks TLS/);
+    expectNoPassword(result.stdout, result.stderr);
+  }, 60_000);
 });
