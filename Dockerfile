@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are here; we build below.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
 COPY schema ./schema
 RUN npm run build && npm prune --omit=dev --ignore-scripts

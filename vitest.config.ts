@@ -12,6 +12,8 @@ const heavy = [
   // Real Redis topologies (Sentinel failover, a 3-master cluster): many processes each.
   'test/integration/redis-sentinel.test.ts',
   'test/integration/redis-cluster.test.ts',
+  // ACL and TLS redis-servers with a worker and producers per case: about 25 s, a dozen processes.
+  'test/integration/redis-auth-tls.test.ts',
 ];
 
 const shared = {

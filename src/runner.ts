@@ -25,6 +25,10 @@ export interface RunProgress {
   elapsedMs: number;
   /** Bytes the API announced (Content-Length) for a run of one page: lets the progress line show an ETA. */
   totalBytes?: number | undefined;
+  /** Pages the API announced (`paginate.total`) for a run of one request sequence: "pages 3/10" and an ETA. */
+  totalPages?: number | undefined;
+  /** Pages read to their end (`pages` counts a page from its first rows). */
+  pagesDone?: number | undefined;
 }
 
 export interface RunOptions {
@@ -265,7 +269,10 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
           // counter never shows "pages 0" beside rows of page 1.
           if (!inPage) progress.pages++;
           inPage = !page.pageDone;
-          if (!job.grid.paginate && !job.grid.forEach && slices.length === 1 && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
+          if (page.pageDone) progress.pagesDone = (progress.pagesDone ?? 0) + 1;
+          const single = !job.grid.forEach && slices.length === 1;
+          if (single && !job.grid.paginate && page.contentLength !== undefined) progress.totalBytes = page.contentLength;
+          if (single && page.totalPages !== undefined) progress.totalPages = page.totalPages;
           progress.rows += rows.length;
           progress.bytes += page.bytes;
           if (rows.length > 0) await deliver(rows);

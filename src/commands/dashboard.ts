@@ -35,10 +35,15 @@ export async function dashboardCli(options: DashboardCliOptions, ctx: CommandCon
     if (isRestqError(error) && error.code === 'E_USAGE') throw new UsageError(error.message);
     throw error;
   }
+  // Config reload (SIGHUP, file changes): the console shows the new jobs, "Run now" runs them.
+  const { startConfigReloader } = await import('../runtime/config-reloader.js');
+  const served = dashboard;
+  const reloader = startConfigReloader({ dir: config.dir, env: ctx.settings.env, logger, current: config, watch: ctx.settings.configWatch, apply: (next) => served.setConfig(next) });
   process.stderr.write(`restq console on ${dashboard.url} (${queue ? `queues ${dashboard.url}/queues, ` : ''}metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  reloader.close();
   await dashboard.close();
 }

@@ -46,7 +46,7 @@ export async function enqueueCli(jobName: string, options: { param: Record<strin
     job: jobName,
     params: options.param,
     onQueued: (runId) => process.stdout.write(`${runId}\n`),
-    onProgress: options.wait ? (p) => progress.update({ pages: p.pages, rows: p.rows, bytes: 0, elapsedMs: Date.now() - waitStarted }) : undefined,
+    onProgress: options.wait ? (p) => progress.update({ pages: p.pages, rows: p.rows, bytes: 0, elapsedMs: Date.now() - waitStarted, totalPages: p.totalPages }) : undefined,
   });
   progress.clear();
   if (outcome?.status === 'completed') process.stderr.write(`${formatSummary(outcome.result)}\n`);

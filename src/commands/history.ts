@@ -5,7 +5,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 import { findJob } from './job-lookup.js';
 import { openJobState } from './open-job-state.js';
-import { formatTable } from './table.js';
+import { formatTable, tableWidth, truncate } from './table.js';
 
 /** `restq history JOB [--limit N]`: the job's recent runs, newest first (SPEC 8). */
 export async function historyCommand(options: { config: Config; state: StateStore; job: string; limit?: number | undefined }): Promise<HistoryRecord[]> {
@@ -14,9 +14,6 @@ export async function historyCommand(options: { config: Config; state: StateStor
   if (!Number.isInteger(limit) || limit < 1) throw new RestqError('E_USAGE', `--limit expects a positive whole number, got ${String(options.limit)}`, { permanent: true });
   return options.state.history(job.name, limit);
 }
-
-/** The width a terminal of 80 columns allows. */
-const WIDTH = 80;
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
 
@@ -33,8 +30,11 @@ function detail(r: HistoryRecord): string {
   return r.runId;
 }
 
-/** An aligned table that fits 80 columns (the last column is cut with …); `--json` has everything. */
-export function formatHistory(records: readonly HistoryRecord[]): string {
+/**
+ * An aligned table that fits `width` (80 columns, or a wider COLUMNS): the DETAIL column (run
+ * id, cursor, error message) is cut with "…"; `--json` has every value whole.
+ */
+export function formatHistory(records: readonly HistoryRecord[], width = tableWidth()): string {
   if (records.length === 0) return 'no runs recorded yet';
   const table = formatTable<HistoryRecord>(
     [
@@ -43,13 +43,15 @@ export function formatHistory(records: readonly HistoryRecord[]): string {
       { header: 'STATUS', value: (r) => r.status },
       { header: 'ROWS', value: (r) => r.rows, align: 'right' },
       { header: 'TOOK', value: (r) => took(r.durationMs), align: 'right' },
-      { header: 'DETAIL', value: detail },
+      { header: 'DETAIL', value: detail, shrink: true },
     ],
     records,
+    { width },
   );
+  // Only a row count of absurd width can still overflow: cut the line itself then.
   return table
     .split('\n')
-    .map((line) => ([...line].length > WIDTH ? `${[...line].slice(0, WIDTH - 1).join('')}…` : line))
+    .map((line) => truncate(line, width))
     .join('\n');
 }
 

@@ -18,19 +18,30 @@ function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
-/** Time left from the share done so far, when the API told how much there is (Content-Length of a single page). */
+/**
+ * Time left from the share done so far, when the API told how much there is: the page count
+ * (`paginate.total`), else the Content-Length of a run of one page.
+ */
 function eta(p: RunProgress): string {
-  if (!p.totalBytes || p.bytes <= 0 || p.bytes >= p.totalBytes || p.elapsedMs < 500) return '';
+  if (p.elapsedMs < 500) return '';
+  if (p.totalPages) {
+    const done = p.pagesDone ?? p.pages;
+    if (done <= 0 || done >= p.totalPages) return '';
+    return ` · ETA ${formatDuration((p.elapsedMs * (p.totalPages - done)) / done)}`;
+  }
+  if (!p.totalBytes || p.bytes <= 0 || p.bytes >= p.totalBytes) return '';
   return ` · ETA ${formatDuration((p.elapsedMs * (p.totalBytes - p.bytes)) / p.bytes)}`;
 }
 
+/** The progress line: `pages 3/10 · rows 300 · 1,200 rows/s · 24.1 KB · 0.3s · ETA 1s` (total and ETA when the API gives them). */
 export function formatProgress(p: RunProgress): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(p.rows / seconds) : 0;
+  const pages = p.totalPages && p.totalPages >= p.pages ? `${number.format(p.pages)}/${number.format(p.totalPages)}` : number.format(p.pages);
   // Bytes are unknown to `enqueue --wait` (the worker reads the pages): left out rather than "0 B".
   const total = p.totalBytes && p.totalBytes >= p.bytes ? ` of ${formatBytes(p.totalBytes)}` : '';
   const bytes = p.bytes > 0 ? ` · ${formatBytes(p.bytes)}${total}` : '';
-  return `pages ${number.format(p.pages)} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s${bytes} · ${seconds.toFixed(1)}s${eta(p)}`;
+  return `pages ${pages} · rows ${number.format(p.rows)} · ${number.format(rate)} rows/s${bytes} · ${seconds.toFixed(1)}s${eta(p)}`;
 }
 
 const count = (n: number, word: string) => `${number.format(n)} ${word}${n === 1 ? '' : 's'}`;

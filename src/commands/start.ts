@@ -53,20 +53,26 @@ export async function startCommand(options: StartOptions): Promise<void> {
   const state = openStateStore({ configDir: config.dir, historyLimit: settings.history });
   const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
   const entries = await scheduler.start();
-  // Config reload (SIGHUP, file changes): the cron timers restart for the new set of jobs.
-  const { reloadWatching, startConfigReloader } = await import('../runtime/config-reloader.js');
+  // The console in this process: history from .restq/, "Run now" runs here too.
+  const consoleServer = options.dashboard
+    ? await (await import('../console/serve-console.js')).serveStandaloneConsole({ config, settings, logger, auth: dashboardAuth(settings), ...options.dashboard, createClients: createModeClients })
+    : undefined;
+  // Config reload (SIGHUP, file changes): the cron timers restart for the new set of jobs,
+  // the console shows them.
+  const { startConfigReloader } = await import('../runtime/config-reloader.js');
   const retiring = new Set<Promise<void>>();
   const reloader = startConfigReloader({
     dir: config.dir,
     env: settings.env,
     logger,
     current: config,
-    watch: reloadWatching(settings),
+    watch: settings.configWatch,
     apply: async (next) => {
       const nextMode = await createModeClients(next, logger, settings);
       const old = mode;
       mode = nextMode;
       const { entries: now, retired } = scheduler.setConfig(next, nextMode.clients);
+      await consoleServer?.setConfig(next);
       for (const e of now) logger.info(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
       const closing: Promise<void> = retired
         .then(() => old.close())
@@ -79,10 +85,6 @@ export async function startCommand(options: StartOptions): Promise<void> {
     const missed = e.missed === undefined ? '' : `; tick ${new Date(e.missed).toISOString()} was missed while stopped: ${config.jobs[e.job]!.misfire === 'skip' ? 'misfire: skip decides' : 'one catch-up run now'}`;
     print(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}${missed}`);
   }
-  // The console in this process: history from .restq/, "Run now" runs here too.
-  const consoleServer = options.dashboard
-    ? await (await import('../console/serve-console.js')).serveStandaloneConsole({ config, settings, logger, auth: dashboardAuth(settings), ...options.dashboard, createClients: createModeClients })
-    : undefined;
   if (consoleServer) print(`console on ${consoleServer.url}`);
   if (entries.length === 0) print('no scheduled jobs: add `schedule:` to a job in jobs/ (or use `restq run JOB`)');
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import { jobStatus, type StatusReport } from '../queue/queue-status.js';
 import type { Settings } from '../runtime/settings.js';
 import { loadProjectConfig, type CommandContext } from './context.js';
 import { openJobState } from './open-job-state.js';
-import { formatTable, truncate } from './table.js';
+import { formatTable, tableWidth, truncate } from './table.js';
 
 /**
  * `restq status`: schedules, next and last runs (from the job history), pause flags, queue
@@ -20,8 +20,6 @@ export async function statusCommand(config: Config, settings: Settings): Promise
 
 type StatusJob = StatusReport['jobs'][number];
 
-/** A terminal's usual width: `restq status` fits it. */
-export const STATUS_WIDTH = 80;
 
 /** "2026-11-29T01:45:00.000Z" → "11-29 01:45" (UTC, said under the table): a column, not a log line. */
 const shortTime = (iso: string | null | undefined) => (iso ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : null);
@@ -33,11 +31,11 @@ function duration(last: NonNullable<StatusJob['lastRun']>): string {
 }
 
 /**
- * A human-readable report that fits 80 columns: one line per job, a failed last run's error on
- * an indented line below it (cut to the width; `--json` has the whole text and the run id), then
- * the queue counts.
+ * A human-readable report that fits `width` (80 columns, or a wider COLUMNS): one line per job,
+ * a failed last run's error on an indented line below it (cut to the width; `--json` has the
+ * whole text and the run id), then the queue counts.
  */
-export function formatStatus(report: StatusReport, width = STATUS_WIDTH): string {
+export function formatStatus(report: StatusReport, width = tableWidth()): string {
   const table = formatTable<StatusJob>(
     [
       { header: 'JOB', value: (j) => j.name, shrink: true },
@@ -60,7 +58,18 @@ export function formatStatus(report: StatusReport, width = STATUS_WIDTH): string
   });
   const q = report.queue;
   if (report.mode === 'standalone') return `${out.join('\n')}\n\ntimes in UTC · standalone mode (no REDIS_URL): state in .restq/, no queue`;
-  return `${out.join('\n')}\n\ntimes in UTC · queue: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.completed} completed, ${q.failed} failed`;
+  // Large counts would push the footer past the width: it wraps, continuation lines indented.
+  const items = [`${q.waiting} waiting`, `${q.active} active`, `${q.delayed} delayed`, `${q.completed} completed`, `${q.failed} failed`];
+  const footer = [`times in UTC · queue: ${items[0]!}`];
+  for (const item of items.slice(1)) {
+    const last = footer.length - 1;
+    if ([...`${footer[last]!}, ${item}`].length <= width) footer[last] = `${footer[last]!}, ${item}`;
+    else {
+      footer[last] = `${footer[last]!},`;
+      footer.push(`  ${item}`);
+    }
+  }
+  return `${out.join('\n')}\n\n${footer.join('\n')}`;
 }
 
 /** `restq status [--json]`: the report as a table, or as JSON on stdout. */

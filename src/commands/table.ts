@@ -14,6 +14,15 @@ export interface TableOptions {
   width?: number;
 }
 
+/** The width human tables fit: 80 columns, or `COLUMNS` when that says the terminal is wider. */
+export const TABLE_WIDTH = 80;
+
+/** `TABLE_WIDTH`, or the `COLUMNS` environment variable when it is a whole number above it. */
+export function tableWidth(env: NodeJS.ProcessEnv = process.env): number {
+  const columns = Number(env['COLUMNS']);
+  return Number.isInteger(columns) && columns > TABLE_WIDTH ? columns : TABLE_WIDTH;
+}
+
 /** Cuts text to `size` characters, the last one "…". */
 export function truncate(text: string, size: number): string {
   const chars = [...text];

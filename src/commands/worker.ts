@@ -13,7 +13,7 @@ import { queueSettings, type Settings } from '../runtime/settings.js';
 import { RunWorker } from '../queue/run-worker.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
 import { createModeClients } from './api-clients-for-mode.js';
-import { reloadWatching, startConfigReloader } from '../runtime/config-reloader.js';
+import { startConfigReloader } from '../runtime/config-reloader.js';
 
 export interface WorkerServiceOptions {
   config: Config;
@@ -56,9 +56,10 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
     env: options.settings.env,
     logger,
     current: config,
-    watch: reloadWatching(options.settings),
+    watch: options.settings.configWatch,
     apply: async (next) => {
       await options.onReload?.(next);
+      await dashboard?.setConfig(next);
       const nextMode = await createModeClients(next, logger, options.settings, metrics);
       const old = mode;
       mode = nextMode;

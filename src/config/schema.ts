@@ -194,8 +194,8 @@ const paginateSchema = z.strictObject({
   maxPages: number(1).default(10_000).describe('Fail the run after this many pages (a guard against endless paging). Default 10000.'),
   /** Pages in flight at once (page and offset strategies only). @default 1 */
   concurrency: number(1).default(1).describe('Pages in flight at once (page and offset strategies only); output order stays page order. Default 1.'),
-  /** JSONPath to the page count (page) or row count (offset) in the first response; without it parallel paging fetches ahead and drops pages past the end. */
-  total: jsonPath().optional().describe('JSONPath of the page count (page) or row count (offset) in the first response; without it parallel paging fetches ahead and drops pages past the end.'),
+  /** JSONPath to the page count (page) or row count (offset) in the first response: paging stops there (under grid.paginate the progress line also shows pages N/TOTAL and an ETA); without it parallel paging fetches ahead and drops pages past the end. */
+  total: jsonPath().optional().describe('JSONPath of the page count (page) or row count (offset) in the first response: paging stops there (under grid.paginate the progress line also shows pages N/TOTAL and an ETA); without it parallel paging fetches ahead and drops pages past the end.'),
   /** JSONPath read on every page (e.g. $.has_more): pagination stops when it is false or absent. */
   stopWhen: jsonPath().optional().describe('JSONPath read on every page (e.g. $.has_more): paging stops when it is false or absent.'),
 });

@@ -8,7 +8,8 @@ import type { RunStarter } from './run-starters.js';
 import { nextRunAt, scheduleInWords } from './schedule-words.js';
 
 export interface ConsoleOptions {
-  config: Config;
+  /** The project's config, or a getter that follows config reloads (each request reads the current one). */
+  config: Config | (() => Config);
   state: StateStore;
   runs: RunStarter;
   /** Bull Board is served at /queues (distributed mode only). */
@@ -78,7 +79,9 @@ function parseLimit(raw: unknown, fallback: number): number {
  * dashboard's Basic auth.
  */
 export function consoleRouter(options: ConsoleOptions): Router {
-  const { config, state, runs } = options;
+  const { state, runs } = options;
+  const configOption = options.config;
+  const current = typeof configOption === 'function' ? configOption : () => configOption;
   const clock = options.clock ?? (() => new Date());
   const csrf = new CsrfGuard();
   const router = express.Router();
@@ -86,9 +89,9 @@ export function consoleRouter(options: ConsoleOptions): Router {
   router.use(csrf.middleware());
 
   const jobOr404 = (req: Request, res: Response, html: boolean): Job | undefined => {
-    const job = config.jobs[String(req.params['name'])];
+    const job = current().jobs[String(req.params['name'])];
     if (job) return job;
-    const message = `unknown job "${String(req.params['name'])}": defined jobs are ${Object.keys(config.jobs).join(', ') || '(none)'}`;
+    const message = `unknown job "${String(req.params['name'])}": defined jobs are ${Object.keys(current().jobs).join(', ') || '(none)'}`;
     if (html) res.status(404).type('html').send(layout('not found', `<h1>Not found</h1><p>${esc(message)}</p>`, { queues: options.queues }));
     else res.status(404).json({ error: message });
     return undefined;
@@ -112,13 +115,13 @@ export function consoleRouter(options: ConsoleOptions): Router {
         else res.status(400).json({ error: error.message });
         return;
       }
-      res.status(500).json({ error: config.redactor.redact(error instanceof Error ? error.message : String(error)) });
+      res.status(500).json({ error: current().redactor.redact(error instanceof Error ? error.message : String(error)) });
     });
   };
 
   // ---- JSON API (SPEC 11) ----
   router.get('/api/jobs', handle(async (_req, res) => {
-    res.json(await Promise.all(Object.values(config.jobs).map(consoleJob)));
+    res.json(await Promise.all(Object.values(current().jobs).map(consoleJob)));
   }));
 
   router.get('/api/jobs/:name/runs', handle(async (req, res) => {
@@ -144,7 +147,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
   }));
 
   const findRecord = async (runId: string, job: string | undefined): Promise<HistoryRecord | undefined> => {
-    for (const name of job ? [job] : Object.keys(config.jobs)) {
+    for (const name of job ? [job] : Object.keys(current().jobs)) {
       const found = (await state.history(name)).find((r) => r.runId === runId);
       if (found) return found;
     }
@@ -153,6 +156,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
 
   // ---- pages ----
   router.get('/', handle(async (_req, res) => {
+    const config = current();
     const jobs = await Promise.all(
       Object.values(config.jobs).map(async (job) => ({ job, info: await consoleJob(job), last: await state.lastRun(job.name), cursor: await state.getCursor(job.name) })),
     );
@@ -202,7 +206,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
 <h2>Rows and duration per run</h2>${runChart(history)}
 <h2>Runs <span class="muted">(newest first, last ${history.length})</span></h2>
 <div class="scroll"><table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started</th><th>Took</th><th>Rows</th><th>Pages</th></tr></thead><tbody>${runRows || '<tr><td colspan="7" class="muted">No runs yet.</td></tr>'}</tbody></table></div>
-<h2>Settings</h2><pre id="settings">${esc(jobSettings(job, config))}</pre>
+<h2>Settings</h2><pre id="settings">${esc(jobSettings(job, current()))}</pre>
 ${started ? LIVE_SCRIPT : ''}`;
     res.type('html').send(layout(job.name, body, { queues: options.queues }));
   }));

@@ -2,6 +2,7 @@ import type { Config, ParamValue } from '../config/types.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { ApiClients } from '../http/api-client-registry.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import { enqueueRun } from '../queue/enqueue-run.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import { newRunId } from '../run-id.js';
@@ -20,29 +21,44 @@ export interface RunStarter {
 const LIVE_WRITE_MS = 500;
 
 /**
- * Standalone mode: "Run now" runs the job in the console's own process (like `restq run`), with
- * live progress in memory and in `.restq/`, and appends its history record when it ends.
+ * Standalone mode: "Run now" runs the job in the console's own process exactly as `restq run`
+ * does (runJob with the state store, trigger `console`): an incremental job reads its window
+ * from the stored cursor and moves it, and runJob appends the history record. This class only
+ * keeps the live figures in memory and writes the live record (`.restq/runs/`) for other readers.
  */
 export class InProcessRuns implements RunStarter {
   readonly #active = new Map<string, { live: LiveRun; done: Promise<void> }>();
-  readonly #options: { config: Config; clients: ApiClients; state: StateStore; logger: Logger };
+  #options: InProcessRunsOptions;
 
-  constructor(options: { config: Config; clients: ApiClients; state: StateStore; logger: Logger }) {
+  constructor(options: InProcessRunsOptions) {
     this.#options = options;
   }
 
+  /**
+   * Runs started from now on use `config` and `clients` (a config reload); runs already going
+   * finish on the old ones. Resolves when those runs have ended, so the caller can close the old clients.
+   */
+  setConfig(config: Config, clients: ApiClients): Promise<void> {
+    this.#options = { ...this.#options, config, clients };
+    return Promise.allSettled([...this.#active.values()].map((a) => a.done)).then(() => undefined);
+  }
+
   async start(job: string, params: Record<string, ParamValue>): Promise<string> {
-    const { config, clients, state, logger } = this.#options;
+    const { config, clients, state, logger, metrics } = this.#options;
     const started = new Date();
     const runId = newRunId(started);
-    const cursorBefore = (await state.getCursor(job)).cursor;
     const live: LiveRun = { runId, job, trigger: 'console', state: 'active', startedAt: started.toISOString(), updatedAt: started.toISOString(), pages: 0, rows: 0, bytes: 0, window: null };
     let lastWrite = 0;
-    const write = () => state.setLive({ ...live, updatedAt: new Date().toISOString() }).catch((error: unknown) => logger.warn({ err: error }, 'console: could not write live progress'));
+    // One write at a time, in order: an "active" write still under way must not land after "finished".
+    let writing: Promise<void> = Promise.resolve();
+    const write = () => {
+      const record: LiveRun = { ...live, updatedAt: new Date().toISOString() };
+      writing = writing.then(() => state.setLive(record)).catch((error: unknown) => logger.warn({ err: error }, 'console: could not write live progress'));
+      return writing;
+    };
     await write();
+    const lastSuccessAt = await state.lastSuccessAt(job);
     const done = (async () => {
-      let status: 'succeeded' | 'failed' = 'succeeded';
-      let error: { code: string; message: string } | null = null;
       try {
         const result = await runJob({
           config,
@@ -51,7 +67,10 @@ export class InProcessRuns implements RunStarter {
           clients,
           logger,
           runId,
-          lastSuccessAt: await state.lastSuccessAt(job),
+          lastSuccessAt,
+          metrics,
+          state,
+          trigger: 'console',
           onProgress: (p) => {
             Object.assign(live, { pages: p.pages, rows: p.rows, bytes: p.bytes });
             if (Date.now() - lastWrite >= LIVE_WRITE_MS) {
@@ -60,33 +79,13 @@ export class InProcessRuns implements RunStarter {
             }
           },
         });
-        Object.assign(live, { pages: result.pages, rows: result.rows, bytes: result.bytes });
+        Object.assign(live, { pages: result.pages, rows: result.rows, bytes: result.bytes, window: result.window ?? null });
       } catch (failure) {
-        status = 'failed';
-        error = { code: isRestqError(failure) ? failure.code : 'E_UNKNOWN', message: config.redactor.redact(failure instanceof Error ? failure.message : String(failure)) };
+        // runJob recorded the failed run in the history; the console's log says it too.
+        const code = isRestqError(failure) ? failure.code : 'E_UNKNOWN';
+        logger.warn({ runId, job, code, error: config.redactor.redact(failure instanceof Error ? failure.message : String(failure)) }, 'console: run failed');
       }
-      const finished = new Date();
-      // The history record first: a page that sees "finished" must find the run in the history.
-      await state
-        .finishRun(
-          {
-            runId,
-            job,
-            trigger: 'console',
-            status,
-            startedAt: live.startedAt,
-            finishedAt: finished.toISOString(),
-            durationMs: finished.getTime() - started.getTime(),
-            rows: live.rows,
-            pages: live.pages,
-            bytes: live.bytes,
-            window: null,
-            cursorBefore,
-            error,
-          },
-          status === 'succeeded' ? { lastSuccessAt: live.startedAt } : {},
-        )
-        .catch((e: unknown) => logger.warn({ err: e }, 'console: could not record the run'));
+      // runJob wrote the history record before this: a page that sees "finished" finds the run there.
       live.state = 'finished';
       await write();
       this.#active.delete(runId);
@@ -106,18 +105,32 @@ export class InProcessRuns implements RunStarter {
   }
 }
 
-/** Distributed mode: "Run now" queues the run for the workers (trigger as for `restq enqueue`). */
+export interface InProcessRunsOptions {
+  config: Config;
+  clients: ApiClients;
+  state: StateStore;
+  logger: Logger;
+  /** Counts the console's runs on its `/metrics`. @default none */
+  metrics?: Metrics | undefined;
+}
+
+/** Distributed mode: "Run now" queues the run for the workers, with trigger `console` in its data. */
 export class QueuedRuns implements RunStarter {
   readonly #runQueue: RunQueue;
-  readonly #config: Config;
+  #config: Config;
 
   constructor(runQueue: RunQueue, config: Config) {
     this.#runQueue = runQueue;
     this.#config = config;
   }
 
+  /** Runs queued from now on are checked against `config` (a config reload). */
+  setConfig(config: Config): void {
+    this.#config = config;
+  }
+
   start(job: string, params: Record<string, ParamValue>): Promise<string> {
-    return enqueueRun(this.#runQueue, this.#config, job, params);
+    return enqueueRun(this.#runQueue, this.#config, job, params, 'console');
   }
 
   /** A queued run's figures from BullMQ (the worker reports pages and rows as job progress). */

@@ -21,6 +21,11 @@ export interface StandaloneConsoleOptions extends ListenOptions {
 
 export interface ServedConsole {
   url: string;
+  /**
+   * Shows and runs `config` from now on (a config reload), with new API clients; runs already
+   * going finish on the old ones, which are closed when they end (awaited by `close`).
+   */
+  setConfig(config: Config): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,25 +35,40 @@ export interface ServedConsole {
  * there is no BullMQ queue. `/healthz` answers for this process, `/metrics` its own counters.
  */
 export async function serveStandaloneConsole(options: StandaloneConsoleOptions): Promise<ServedConsole> {
-  const { config, logger } = options;
+  const { logger } = options;
+  let config = options.config;
   const metrics = new Metrics();
-  const mode = await options.createClients(config, logger, options.settings, metrics);
+  let mode = await options.createClients(config, logger, options.settings, metrics);
+  const retiring = new Set<Promise<void>>();
   const state = openStateStore({ configDir: config.dir, historyLimit: options.settings.history });
-  const runs = new InProcessRuns({ config, clients: mode.clients, state, logger });
+  const runs = new InProcessRuns({ config, clients: mode.clients, state, logger, metrics });
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => void res.json({ ok: true, mode: 'standalone' }));
   if (options.auth) app.use(basicAuth(options.auth));
   app.get('/metrics', async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.use(consoleRouter({ config, state, runs, queues: false }));
+  app.use(consoleRouter({ config: () => config, state, runs, queues: false }));
   try {
     const running = await listenDashboard(app, options.auth, options);
     logger.info({ url: running.url, mode: 'standalone', auth: options.auth !== undefined }, 'console listening');
     return {
       url: running.url,
+      async setConfig(next) {
+        const nextMode = await options.createClients(next, logger, options.settings, metrics);
+        const old = mode;
+        config = next;
+        mode = nextMode;
+        const retired: Promise<void> = runs
+          .setConfig(next, nextMode.clients)
+          .then(() => old.close())
+          .catch((error: unknown) => logger.warn({ err: error }, 'console: could not close the API clients of the previous config'))
+          .finally(() => retiring.delete(retired));
+        retiring.add(retired);
+      },
       async close() {
         await running.close();
         await runs.close();
+        await Promise.allSettled([...retiring]);
         await state.close();
         await mode.close();
       },

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Logger } from '../log/logger.js';
-import { createRedisClient } from '../redis/redis-connection.js';
+import { checkRedisReachable, createRedisClient } from '../redis/redis-connection.js';
+import { redisErrorForLog } from '../redis/describe-redis.js';
 import type { RedisTopology } from '../redis/topology.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import type { Config } from '../config/types.js';
@@ -33,6 +34,8 @@ export interface ServeDashboardOptions extends ListenOptions {
 
 export interface ServedDashboard {
   url: string;
+  /** Shows `config` from now on (a config reload): the console's jobs, and what "Run now" may queue. */
+  setConfig(config: Config): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,13 +43,18 @@ export interface ServedDashboard {
 export async function serveDashboard(options: ServeDashboardOptions): Promise<ServedDashboard> {
   const { location } = options;
   const { auth } = options;
+  // A wrong REDIS_URL (down, refused login, untrusted certificate) is a clear error now, not a
+  // console that waits for Redis forever.
+  await checkRedisReachable(location.redis);
   // BullMQ wants a connection that retries forever; health checks want one that fails fast.
   const queueRedis = createRedisClient(location.redis, { role: 'blocking', name: 'restq-dashboard' });
   const healthRedis = createRedisClient(location.redis, { role: 'probe', name: 'restq-health' });
   for (const client of [queueRedis, healthRedis]) {
-    client.on('error', (error: Error) => options.logger?.debug({ err: error }, 'dashboard Redis connection error'));
+    client.on('error', (error: Error) => options.logger?.debug({ err: redisErrorForLog(error) }, 'dashboard Redis connection error'));
   }
   const queue = new Queue(location.queueName, { connection: queueRedis, prefix: location.prefix });
+  // Without a listener BullMQ prints the error object, and a refused login's holds `AUTH user password`.
+  queue.on('error', (error: Error) => options.logger?.debug({ err: redisErrorForLog(error) }, 'dashboard queue error'));
   // The console: run history and cursors from the Redis state store, "Run now" queues a run.
   const runQueue = options.console ? await openRunQueue(options.console.queueSettings) : undefined;
   const state =
@@ -54,6 +62,7 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
       ? openStateStore({ configDir: options.console.config.dir, redis: { client: runQueue.redis, prefix: location.prefix, queue: location.queueName }, historyLimit: options.console.historyLimit })
       : undefined;
   const runs = options.console && runQueue ? new QueuedRuns(runQueue, options.console.config) : undefined;
+  let config = options.console?.config;
   const closeClients = async () => {
     await state?.close().catch(() => undefined);
     await runs?.close().catch(() => undefined);
@@ -72,12 +81,16 @@ export async function serveDashboard(options: ServeDashboardOptions): Promise<Se
       auth,
       minWorkers: options.minWorkers ?? 1,
       logger: options.logger,
-      console: options.console && state && runs ? { config: options.console.config, state, runs } : undefined,
+      console: config && state && runs ? { config: () => config!, state, runs } : undefined,
     });
     const running = await listenDashboard(app, auth, options);
     options.logger?.info({ url: running.url, queue: location.queueName, prefix: location.prefix, auth: auth !== undefined }, 'dashboard listening');
     return {
       url: running.url,
+      setConfig: async (next) => {
+        config = next;
+        runs?.setConfig(next);
+      },
       close: async () => {
         await running.close();
         await closeClients();

@@ -185,7 +185,7 @@ export async function startSampleApi(options: SampleApiOptions = {}): Promise<Sa
         next.set('page', String(page + 1));
         return json(res, 200, {
           data: slice,
-          meta: { page, perPage, total: all.length },
+          meta: { page, perPage, total: all.length, pages: Math.ceil(all.length / perPage) },
           links: { next: hasNext ? `/v1/orders?${next}` : null },
         });
       }

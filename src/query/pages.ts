@@ -31,6 +31,11 @@ export interface Page {
   readonly ctx?: TemplateContext | undefined;
   /** The page's Content-Length when the API sent one (a total for the progress line). */
   readonly contentLength?: number | undefined;
+  /**
+   * Pages in the whole sequence, from `paginate.total` in the first response (page and offset
+   * strategies): set on the first page's closing chunk, for the progress line.
+   */
+  readonly totalPages?: number | undefined;
 }
 
 /** Counts a run reports besides rows and pages. */
@@ -155,7 +160,7 @@ async function* readPage(reader: PageReader, request: HttpRequest, response: Htt
     await chunks.return({ rowCount: 0, bytes: 0, values: new Map() });
   }
   // An empty closing chunk, so rows are never held back waiting to learn the page ended.
-  yield { rows: [], bytes: 0, url: request.url, page: number, pageDone: true, ctx: reader.ctx };
+  yield { rows: [], bytes: 0, url: request.url, page: number, pageDone: true, ctx: reader.ctx, totalPages: number === 1 ? announcedPages(reader, tail.values) : undefined };
   return tail;
 }
 
@@ -181,6 +186,7 @@ async function* sequentialPages(reader: PageReader, first: HttpRequest): AsyncGe
   const { paginator, deps, query } = reader;
   const maxPages = query.paginate?.maxPages ?? 1;
   let request: HttpRequest | undefined = first;
+  let announced: number | undefined;
   for (let number = 1; request; number++) {
     let response: HttpResponse;
     try {
@@ -190,10 +196,27 @@ async function* sequentialPages(reader: PageReader, first: HttpRequest): AsyncGe
       return;
     }
     const tail = yield* readPage(reader, request, response, number);
+    // A page count announced by `paginate.total` ends the sequence there, as in parallel paging
+    // (no request for the empty page past the end).
+    if (number === 1) announced = announcedPages(reader, tail.values);
+    if (announced !== undefined && number >= announced) return;
     const next = paginator.next({ request, headers: response.headers, rowCount: tail.rowCount, values: tail.values });
     if (next && number >= maxPages) throw tooManyPages(reader, maxPages, next.url);
     request = next;
   }
+}
+
+/**
+ * Pages in all as `paginate.total` announces them in the first response, for the progress line
+ * only: undefined when there is no total or it is unusable (parallel paging fails on that itself).
+ */
+function announcedPages(reader: PageReader, values: ReadonlyMap<string, unknown>): number | undefined {
+  const path = reader.query.paginate?.total;
+  const indexed = reader.paginator.indexed;
+  if (!path || !indexed) return undefined;
+  const raw = values.get(path);
+  const total = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? indexed.pagesFor(total) : undefined;
 }
 
 /** `paginate.total` read in the first response: a non-negative whole number (or such text). */

@@ -6,12 +6,19 @@ import { newRunId } from '../run-id.js';
 import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
 import { runJobOptions, type RunQueue } from './run-queue.js';
 import type { RunJobProgress } from './run-worker.js';
+import type { RunRequest } from './run-request.js';
+import type { RunTrigger } from '../state/state-store.js';
 
-/** Queues one run of `jobName` now and returns its run id (the BullMQ job id). */
-export async function enqueueRun(runQueue: RunQueue, config: Config, jobName: string, params: Record<string, ParamValue> = {}): Promise<string> {
+/**
+ * Queues one run of `jobName` now and returns its run id (the BullMQ job id). `trigger` goes
+ * into the run's data for the worker's history record (the console's "Run now" says `console`);
+ * without it the worker records `enqueue`.
+ */
+export async function enqueueRun(runQueue: RunQueue, config: Config, jobName: string, params: Record<string, ParamValue> = {}, trigger?: RunTrigger): Promise<string> {
   const job = findJob(config, jobName);
   const runId = newRunId();
-  const added = await runQueue.queue.add(job.name, { job: job.name, params }, { ...runJobOptions(job, runQueue.settings), jobId: runId });
+  const data: RunRequest = trigger ? { job: job.name, params, trigger } : { job: job.name, params };
+  const added = await runQueue.queue.add(job.name, data, { ...runJobOptions(job, runQueue.settings), jobId: runId });
   return added.id ?? runId;
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { runJob, type RunResult } from '../runner.js';
 import { bullConnection, releaseBullConnection } from '../redis/redis-connection.js';
+import { redisErrorForLog } from '../redis/describe-redis.js';
 import type { QueueSettings } from '../runtime/settings.js';
 import { parseRunRequest, type RunRequest } from './run-request.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
@@ -19,6 +20,8 @@ import { settlesWithin } from './shutdown.js';
 export interface RunJobProgress {
   pages: number;
   rows: number;
+  /** Pages the API announced (`paginate.total`), when it did. */
+  totalPages?: number;
 }
 
 export interface RunWorkerOptions {
@@ -85,7 +88,7 @@ export class RunWorker {
       autorun: false,
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
-    this.worker.on('error', (error) => this.#logger.warn({ err: error }, 'queue connection problem (retrying)'));
+    this.worker.on('error', (error) => this.#logger.warn({ err: redisErrorForLog(error) }, 'queue connection problem (retrying)'));
     this.worker.on('failed', (job, error) => {
       if (job) this.#logger.warn({ runId: runIdOfJob(job.id ?? job.name), job: job.name, attempt: job.attemptsMade, error: error.message }, 'run failed');
     });
@@ -214,7 +217,7 @@ export class RunWorker {
           const now = Date.now();
           if (!live || now - lastProgress < interval) return;
           lastProgress = now;
-          void sendProgress({ pages: progress.pages, rows: progress.rows });
+          void sendProgress({ pages: progress.pages, rows: progress.rows, ...(progress.totalPages === undefined ? {} : { totalPages: progress.totalPages }) });
         },
       });
       // A run that showed progress ends on its final figures, unless the last update said them.

@@ -1,9 +1,10 @@
+import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
 import type { RedisTopology } from './topology.js';
-import { describeRedis, redisVariable as variable } from './describe-redis.js';
+import { describeRedis, redisErrorForLog, redisVariable as variable } from './describe-redis.js';
 
 /**
  * What a connection is for:
@@ -107,7 +108,7 @@ export function createRedisClient(topology: RedisTopology, options: RedisClientO
   client.on('error', (error: Error) => {
     if (error.message === last) return;
     last = error.message;
-    options.logger?.warn({ err: error }, `Redis connection error: ${error.message}`);
+    options.logger?.warn({ err: redisErrorForLog(error) }, `Redis connection error: ${error.message}`);
   });
   return client;
 }
@@ -161,7 +162,46 @@ export function explainTopologyError(topology: RedisTopology, error: unknown): s
   return undefined;
 }
 
+/** Node's codes for a server certificate that does not verify (tls.connect). */
+const UNTRUSTED_CERT = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A server that answered but refused restq, in words: wrong or missing ACL credentials, a user
+ * without the permissions restq needs, a TLS certificate Node does not trust. Never repeats the
+ * password (the server's messages do not hold it; describeRedis masks it).
+ */
+export function explainRefusal(topology: RedisTopology, error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message.replace(/\.+$/, '') : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = `Redis at ${describeRedis(topology)}`;
+  if (/^WRONGPASS/.test(message)) {
+    return `${where} refused the login (${message}): check the user and password in REDIS_URL (redis://user:password@host:port, special characters URL-encoded) against the server's ACL users`;
+  }
+  if (/^NOAUTH/.test(message)) {
+    return `${where} needs a login (${message}): put the ACL user and password in REDIS_URL, e.g. redis://user:password@host:port`;
+  }
+  if (/^NOPERM/.test(message)) {
+    return `${where} accepted the login but the user may not run what restq needs (${message}): grant the ACL user its keys, channels and commands, e.g. "~* &* +@all"`;
+  }
+  if ((typeof code === 'string' && UNTRUSTED_CERT.has(code)) || /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate has expired|Hostname\/IP does not match/i.test(message)) {
+    return `the TLS certificate of ${where} is not trusted (${message}): when the server's certificate comes from a private CA, give Node that CA as a PEM file with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; connect by a host name or IP the certificate lists`;
+  }
+  return undefined;
+}
+
 function unreachable(topology: RedisTopology, error: unknown): RestqError {
+  const refused = explainRefusal(topology, error);
+  if (refused) return new RestqError('E_REDIS', refused, { cause: error, permanent: true });
   const wrong = explainTopologyError(topology, error);
   if (wrong) return new RestqError('E_REDIS', wrong, { cause: error, permanent: true });
   const reason = error instanceof Error ? error.message : String(error);
@@ -171,6 +211,27 @@ function unreachable(topology: RedisTopology, error: unknown): RestqError {
     `cannot reach Redis at ${describeRedis(topology)} (${name}): ${reason}. Start Redis or fix ${name}; without ${name}, \`restq start\` runs standalone in one process`,
     { cause: error, permanent: true },
   );
+}
+
+/**
+ * Whether a `redis://` URL that got no answer points at a port that completes a TLS handshake
+ * (a server with only `tls-port`): such a server closes plain connections without a word, so
+ * the failure alone reads like "Redis is down". Only asked after a failure; 1 s at most.
+ */
+function plainUrlOnTlsPort(topology: RedisTopology): Promise<boolean> {
+  if (topology.kind !== 'single' || !topology.url.startsWith('redis://')) return Promise.resolve(false);
+  const url = new URL(topology.url);
+  return new Promise((resolve) => {
+    // Nothing is sent over it: the handshake alone answers, whatever the certificate.
+    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379), rejectUnauthorized: false, timeout: 1_000 });
+    const done = (speaksTls: boolean) => {
+      socket.destroy();
+      resolve(speaksTls);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 /**
@@ -196,6 +257,13 @@ export async function connectRedis(topology: RedisTopology, options: { name?: st
     ]);
   } catch (error) {
     redis.disconnect();
+    if (await plainUrlOnTlsPort(topology)) {
+      throw new RestqError(
+        'E_REDIS',
+        `Redis at ${describeRedis(topology)} speaks TLS on this port and drops plain connections: write the URL with rediss:// (${variable(topology)}=rediss://…)`,
+        { cause: error, permanent: true },
+      );
+    }
     throw unreachable(topology, lastError ?? error);
   } finally {
     clearTimeout(timer);

@@ -146,9 +146,3 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
     },
   };
 }
-
-/** File watching for config reload is on unless RESTQ_CONFIG_WATCH is `off`/`false`/`0` (SIGHUP always reloads). */
-export function reloadWatching(settings: { env: Env }): boolean {
-  const value = settings.env['RESTQ_CONFIG_WATCH']?.trim().toLowerCase();
-  return !(value === 'off' || value === 'false' || value === '0' || value === 'no');
-}

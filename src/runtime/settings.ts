@@ -70,6 +70,11 @@ export interface Settings {
   readonly history: number;
   /** How long active runs may finish after SIGTERM, in both modes (`RESTQ_SHUTDOWN_GRACE`). @default 30s */
   readonly shutdownGraceMs: number;
+  /**
+   * Long-running commands (`worker`, `start`, `dashboard`) reload the config when its files change
+   * (`RESTQ_CONFIG_WATCH`: on/off, true/false, yes/no, 1/0); SIGHUP reloads either way. @default true
+   */
+  readonly configWatch: boolean;
   /** Where Redis is; null: standalone mode. */
   readonly redis: RedisTopology | null;
   /** Distributed mode's settings; null exactly when `redis` is. */
@@ -110,6 +115,19 @@ function positiveInteger(env: Env, name: string, fallback: number, problems: Pro
   const n = Number(raw);
   if (Number.isInteger(n) && n >= 1) return n;
   return problems.add(`${name}=${JSON.stringify(raw)} must be a positive integer`) ?? fallback;
+}
+
+const SWITCH_ON = new Set(['on', 'true', 'yes', '1']);
+const SWITCH_OFF = new Set(['off', 'false', 'no', '0']);
+
+/** An on/off variable: on, off, true, false, yes, no, 1, 0 (any case); anything else is a problem. */
+function onOff(env: Env, name: string, fallback: boolean, problems: Problems): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (SWITCH_ON.has(value)) return true;
+  if (SWITCH_OFF.has(value)) return false;
+  return problems.add(`${name}=${JSON.stringify(raw)} must be on or off (also accepted: true/false, yes/no, 1/0), e.g. ${name}=off`) ?? fallback;
 }
 
 function retention(env: Env, name: string, fallback: Retention, problems: Problems): Retention {
@@ -246,6 +264,7 @@ export function readSettings(env: Env = process.env): Settings {
     dashboardPassword: env['RESTQ_DASHBOARD_PASSWORD'] || undefined,
     history,
     shutdownGraceMs,
+    configWatch: onOff(env, 'RESTQ_CONFIG_WATCH', true, problems),
     redis,
     queue,
     otel: otel(env),

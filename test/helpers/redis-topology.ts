@@ -200,3 +200,71 @@ export async function startCluster(): Promise<ClusterSet> {
     },
   };
 }
+
+export interface SecureRedis {
+  /** The TLS port with `tls`, else the plain port. */
+  port: number;
+  /** The temp dir the server runs in (its data, its certificate files). */
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+export interface SecureRedisOptions {
+  /** An ACL user with every permission; the `default` user is turned off. */
+  acl?: { user: string; password: string };
+  /** PEM texts: TLS only (`--port 0`), clients not asked for certificates. */
+  tls?: { cert: string; key: string; ca: string };
+}
+
+/**
+ * One redis-server with ACL users and/or TLS, as managed Redis offers them. Ready when it logs
+ * "Ready to accept connections" (a PING would need the very credentials and CA under test).
+ */
+export async function startSecureRedis(options: SecureRedisOptions): Promise<SecureRedis> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'restq-secure-redis-'));
+  const port = await freePort();
+  const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', ''];
+  if (options.acl) args.push('--user', 'default', 'off', '--user', options.acl.user, 'on', `>${options.acl.password}`, '~*', '&*', '+@all');
+  if (options.tls) {
+    const file = (name: string, text: string) => {
+      const target = path.join(dir, name);
+      writeFileSync(target, text, { mode: 0o600 });
+      return target;
+    };
+    args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', file('server.pem', options.tls.cert), '--tls-key-file', file('server.key', options.tls.key));
+    args.push('--tls-ca-cert-file', file('ca.pem', options.tls.ca), '--tls-auth-clients', 'no');
+  } else {
+    args.push('--port', String(port));
+  }
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not get ready within 20 s:\n${log}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (/Ready to accept connections/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${code}) before it was ready:\n${log}`));
+    });
+    child.once('error', reject);
+  });
+  const proc: Proc = { port, child };
+  const cleanup = async () => {
+    await stopProc(proc, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await ready;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { port, dir, cleanup };
+}

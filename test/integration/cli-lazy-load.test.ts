@@ -37,12 +37,21 @@ function restqRecorded(args: string[], env: Record<string, string> = {}): Promis
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      const lines = readFileSync(file, 'utf8').split('\n');
+      // The CLI is a bundle (scripts/bundle-cli.mjs): a loaded file stands for the modules its
+      // source map lists, restq's own (src/x.ts, named here as dist/x.js) and the packages inlined.
+      const lines = readFileSync(file, 'utf8').split('\n').flatMap((l) => (/\/dist\/(cli\.js|cli-chunks\/[^/]+\.js)$/.test(l) ? bundledSources(l) : [l]));
       const packages = new Set(lines.flatMap((l) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1] ?? []));
-      const modules = new Set(lines.flatMap((l) => /\/dist\/(.+\.js)$/.exec(l)?.[1] ?? []));
+      const modules = new Set(lines.flatMap((l) => /\/(?:dist|src)\/(.+)\.[jt]s$/.exec(l)?.[1]?.concat('.js') ?? []));
       resolve({ code, stdout, stderr, packages, modules });
     });
   });
+}
+
+/** The original modules of a bundle file, from its source map (`sources`, relative to the map). */
+function bundledSources(loadedUrl: string): string[] {
+  const file = loadedUrl.startsWith('file:') ? new URL(loadedUrl).pathname : loadedUrl;
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => path.resolve(path.dirname(file), source));
 }
 
 let api: TestServer;

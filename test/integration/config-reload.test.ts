@@ -155,4 +155,59 @@ describe('config reload in running processes', () => {
       await addTickAndSeeItRun(start, proj);
       await stopsCleanly(start);
     }), 180_000);
+
+  describe('the console (restq dashboard)', () => {
+    const consoleUrl = async (dashboard: RestqProcess): Promise<string> => {
+      await dashboard.waitForStderr(/restq console on http:\/\/127\.0\.0\.1:\d+/, 60_000);
+      return /restq console on (http:\/\/127\.0\.0\.1:\d+)/.exec(dashboard.stderr())![1]!;
+    };
+    const jobNames = async (base: string): Promise<string[]> => ((await (await fetch(`${base}/api/jobs`)).json()) as { name: string }[]).map((j) => j.name).sort();
+    const runNow = (base: string, job: string) => fetch(`${base}/api/jobs/${job}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+
+    it('distributed: SIGHUP shows a job added to jobs/ and "Run now" queues it; a broken change keeps the last good config', () =>
+      withProject({ RESTQ_CONFIG_WATCH: 'off' }, async (proj, settings) => {
+        const dashboard = restq(['dashboard', '--port', '0', '--host', '127.0.0.1', '--min-workers', '0'], settings.env, proj.dir);
+        const base = await consoleUrl(dashboard);
+        expect(await jobNames(base)).toEqual(['first']);
+        expect((await runNow(base, 'second')).status).toBe(404);
+
+        proj.writeJob('second', countJob('second'));
+        dashboard.child.kill('SIGHUP');
+        await dashboard.waitForStderr(ADDED_ONE, 60_000);
+        expect(await jobNames(base)).toEqual(['first', 'second']);
+        // "Run now" checks the job against the reloaded config and queues it for the workers.
+        const queued = await runNow(base, 'second');
+        expect(queued.status).toBe(202);
+        const { runId } = (await queued.json()) as { runId: string };
+        const worker = restq(['worker'], settings.env, proj.dir);
+        await until(async () => ((await (await fetch(`${base}/api/runs/${encodeURIComponent(runId)}`)).json()) as { state?: string }).state === 'finished', 'the queued run to finish', 60_000, 100);
+        expect(csvLines(path.join(proj.dir, 'out', 'second.csv'))).toBe(2);
+        worker.child.kill('SIGTERM');
+
+        proj.writeJob('broken', 'connection: demo\nscalar: [unclosed\n');
+        dashboard.child.kill('SIGHUP');
+        await dashboard.waitForStderr(/config reload failed, keeping the last good config/, 60_000);
+        expect(dashboard.stderr()).toContain('broken.yaml');
+        expect(dashboard.stderr()).not.toContain(TOKEN);
+        expect(await jobNames(base)).toEqual(['first', 'second']);
+        expect(dashboard.child.exitCode).toBeNull();
+        await stopsCleanly(dashboard);
+        expect(await worker.exited).toBe(0);
+      }), 180_000);
+
+    it('standalone: a job file added while it runs appears (file watching) and "Run now" runs it in the console', () =>
+      // Standalone: REDIS_URL is blanked, so the queue settings go unused.
+      withProject({}, async (proj) => {
+        const dashboard = restq(['dashboard', '--port', '0', '--host', '127.0.0.1'], { REDIS_URL: '' }, proj.dir);
+        const base = await consoleUrl(dashboard);
+        expect(await jobNames(base)).toEqual(['first']);
+        proj.writeJob('added', countJob('added'));
+        await dashboard.waitForStderr(ADDED_ONE, 60_000);
+        expect(await jobNames(base)).toEqual(['added', 'first']);
+        const ran = await runNow(base, 'added');
+        expect(ran.status).toBe(202);
+        await until(() => csvLines(path.join(proj.dir, 'out', 'added.csv')) === 2, 'the added job run from the console', 60_000, 100);
+        await stopsCleanly(dashboard);
+      }), 180_000);
+  });
 });

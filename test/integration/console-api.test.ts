@@ -12,6 +12,9 @@ import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serveDashboard } from '../../src/console/serve-dashboard.js';
 import { readSettings } from '../../src/runtime/settings.js';
+import type { HistoryRecord } from '../../src/state/state-store.js';
+import { runCli } from '../helpers/run-cli.js';
+import { pollUntil } from '../helpers/wait-for.js';
 
 const silent = createLogger({ level: 'silent', pretty: false });
 const auth = { user: 'ops', password: `pw-${randomUUID()}` };
@@ -93,8 +96,68 @@ describe('console JSON API (standalone)', () => {
   });
 });
 
+describe('console "Run now" of an incremental job (standalone)', () => {
+  const MAX_UPDATED = '2026-01-06T17:30:00.000Z'; // the greatest updated_at of the sample data
+  let own: SampleApi;
+  let incDir: string;
+  let served: ServedConsole;
+  beforeAll(async () => {
+    // Its own API and project: the order requests counted here are this test's only.
+    own = await startSampleApi({ staticTokens: ['tok-console-inc'] });
+    incDir = mkdtempSync(path.join(tmpdir(), 'restq-console-inc-'));
+    mkdirSync(path.join(incDir, 'jobs'));
+    writeFileSync(path.join(incDir, 'connections.yaml'), `connections:\n  shop:\n    baseUrl: ${own.url}\n    accessToken: tok-console-inc\n`);
+    writeFileSync(
+      path.join(incDir, 'jobs', 'changes.yaml'),
+      'connection: shop\ngrid:\n  path: /v1/orders\n  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }\n  rows: $.data[*]\n  paginate: { nextUrl: $.links.next }\n  columns: { id: $.id, updated_at: $.updated_at }\nincremental:\n  cursor: $.updated_at\n  start: "2026-01-01T00:00:00Z"\noutput:\n  - csv: out/{job}-{runId}.csv\n',
+    );
+    served = await serveStandaloneConsole({ config: loadConfig({ dir: incDir, env: {} }), settings: readSettings({}), logger: silent, auth, port: 0, createClients: createModeClients });
+  });
+  afterAll(async () => {
+    await served?.close();
+    await own?.close();
+    rmSync(incDir, { recursive: true, force: true });
+  });
+
+  const runNow = async (): Promise<Record<string, unknown>> => {
+    const started = await fetch(`${served.url}/api/jobs/changes/runs`, { method: 'POST', headers: { ...basic, 'content-type': 'application/json', origin: served.url }, body: '{}' });
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    return pollUntil(async () => {
+      const run = (await (await fetch(`${served.url}/api/runs/${runId}`, { headers: basic })).json()) as Record<string, unknown>;
+      return run['state'] === 'finished' ? run : undefined;
+    }, `run ${runId} finished`);
+  };
+  const since = (request: string) => new URL(request, 'http://x').searchParams.get('updated_since');
+
+  it('moves the cursor, records trigger "console" like a CLI run records "cli", and the next run asks only for the changes', async () => {
+    const first = await runNow();
+    expect(first).toMatchObject({ trigger: 'console', status: 'succeeded', rows: 137, pages: 3, cursorBefore: null, cursorAfter: MAX_UPDATED, error: null });
+    expect(first['window']).toMatchObject({ start: '2026-01-01T00:00:00.000Z' });
+    expect(own.orderRequests.map(since)).toEqual(['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z']);
+    // The record in the history is the one runJob wrote: every field of SPEC 8, cursorAfter included.
+    const [record] = (await (await fetch(`${served.url}/api/jobs/changes/runs?limit=1`, { headers: basic })).json()) as HistoryRecord[];
+    expect(Object.keys(record!).sort()).toEqual(['bytes', 'cursorAfter', 'cursorBefore', 'durationMs', 'error', 'finishedAt', 'job', 'pages', 'rows', 'runId', 'startedAt', 'status', 'trigger', 'window']);
+    expect(record).toMatchObject({ runId: first['runId'], trigger: 'console', cursorAfter: MAX_UPDATED });
+    const state = await runCli(['--config', incDir, 'state', 'changes', '--json']);
+    expect(state.code).toBe(0);
+    expect(JSON.parse(state.stdout)).toMatchObject({ job: 'changes', cursor: MAX_UPDATED, runId: first['runId'] });
+
+    const mark = own.orderRequests.length;
+    const second = await runNow();
+    expect(own.orderRequests.slice(mark).map(since)).toEqual([MAX_UPDATED]);
+    expect(second).toMatchObject({ trigger: 'console', status: 'succeeded', cursorBefore: MAX_UPDATED, window: { start: MAX_UPDATED } });
+    // `restq history` shows both console runs, in a table within 80 columns.
+    const history = await runCli(['--config', incDir, 'history', 'changes']);
+    expect(history.code).toBe(0);
+    const lines = history.stdout.trimEnd().split('\n');
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/)[1])).toEqual(['console', 'console']);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+  });
+});
+
 describe('console in distributed mode', () => {
-  it('queues "Run now" for the workers (202, a BullMQ job with the params) and serves Bull Board at /queues', async () => {
+  it('queues "Run now" for the workers (202, a BullMQ job with the params and trigger console) and serves Bull Board at /queues', async () => {
     const prefix = `t-${randomUUID()}`;
     const settings = readSettings({ REDIS_URL: inject('redisUrl'), RESTQ_PREFIX: prefix, RESTQ_QUEUE: 'restq' });
     const queueSettings = settings.queue!;
@@ -105,7 +168,7 @@ describe('console in distributed mode', () => {
       expect(response.status).toBe(202);
       const { runId } = (await response.json()) as { runId: string };
       const job = await queue.getJob(runId);
-      expect(job?.data).toEqual({ job: 'orders', params: { status: 'closed' } });
+      expect(job?.data).toEqual({ job: 'orders', params: { status: 'closed' }, trigger: 'console' });
       expect(await (await fetch(`${served.url}/api/runs/${runId}`, { headers: basic })).json()).toMatchObject({ runId, job: 'orders', state: 'active', rows: 0 });
       const board = await fetch(`${served.url}/queues`, { headers: basic });
       expect(board.status).toBe(200);

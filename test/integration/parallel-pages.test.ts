@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ApiClients } from '../../src/http/api-client-registry.js';
-import { runJob } from '../../src/runner.js';
+import { runJob, type RunProgress } from '../../src/runner.js';
 import { sendJson, startTestServer } from '../helpers/http-test-server.js';
 import { serverAndProjectPerTest } from '../helpers/per-test.js';
 import { captureStream, memoryLogger, writeProject } from '../helpers/temp-project.js';
@@ -31,7 +31,7 @@ async function pagedApi() {
 
 const live = serverAndProjectPerTest();
 
-async function run(paginate: Record<string, unknown>, connection: Record<string, unknown> = {}) {
+async function run(paginate: Record<string, unknown>, connection: Record<string, unknown> = {}, onProgress?: (p: RunProgress) => void) {
   live.project = writeProject(
     { api: { baseUrl: live.server!.url, retry: { attempts: 1 }, ...connection } },
     { items: { connection: 'api', grid: { path: '/items', rows: '$.data[*]', paginate }, output: [{ stdout: { format: 'ndjson' } }] } },
@@ -40,7 +40,7 @@ async function run(paginate: Record<string, unknown>, connection: Record<string,
   const clients = new ApiClients({ config: live.project.config, logger });
   const out = captureStream();
   try {
-    const result = await runJob({ config: live.project.config, job: 'items', clients, logger, stdout: out.stream });
+    const result = await runJob({ config: live.project.config, job: 'items', clients, logger, stdout: out.stream, ...(onProgress ? { onProgress } : {}) });
     return { result, text: out.text(), ids: out.text().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id) };
   } finally {
     await clients.close();
@@ -75,6 +75,32 @@ describe('parallel pages (paginate.concurrency)', () => {
     expect(new Set(api.stats.requests).size).toBe(PAGES);
     expect(result.pages).toBe(PAGES);
     expect(api.stats.peak).toBeLessThanOrEqual(5);
+  });
+
+  it('total with concurrency 1: paging stops at the announced count and the progress reports it; an unusable total is ignored there', async () => {
+    const api = await pagedApi();
+    live.server = api.server;
+    const reported: Array<number | undefined> = [];
+    const { ids, result } = await run({ page: { param: 'page' }, total: '$.meta.pages' }, {}, (p) => reported.push(p.totalPages));
+    expect(ids).toEqual(ROWS.map((r) => r.id));
+    expect(api.stats.requests).toHaveLength(PAGES);
+    expect(result.pages).toBe(PAGES);
+    // Unknown until the first page was read to its end, then the page count on every report.
+    expect(reported[0]).toBeUndefined();
+    expect(reported.at(-1)).toBe(PAGES);
+    expect(reported.slice(reported.indexOf(PAGES)).every((t) => t === PAGES)).toBe(true);
+    api.stats.requests.length = 0;
+    const counted: Array<number | undefined> = [];
+    const offset = await run({ offset: { param: 'offset', limitParam: 'limit', limit: PER_PAGE }, total: '$.meta.count' }, {}, (p) => counted.push(p.totalPages));
+    expect(offset.ids).toEqual(ROWS.map((r) => r.id));
+    expect(api.stats.requests).toHaveLength(PAGES);
+    expect(counted.at(-1)).toBe(PAGES);
+    api.stats.requests.length = 0;
+    const unusable: Array<number | undefined> = [];
+    const ignored = await run({ page: { param: 'page' }, total: '$.meta.nope' }, {}, (p) => unusable.push(p.totalPages));
+    expect(ignored.ids).toEqual(ROWS.map((r) => r.id));
+    expect(api.stats.requests).toHaveLength(PAGES + 1);
+    expect(unusable.every((t) => t === undefined)).toBe(true);
   });
 
   it('offset with total (a row count) and without', async () => {

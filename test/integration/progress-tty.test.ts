@@ -24,7 +24,11 @@ describe('restq run on a terminal (util-linux script gives it a pseudo-terminal)
 
   beforeAll(async () => {
     api = await startSampleApi({ orders: 300, pageSize: 100, pageDelayMs: 250 });
-    project = sampleApiProject(api.url, { 'jobs/paged.yaml': 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 100 }\n  rows: $.data[*]\n  paginate: { nextUrl: $.links.next }\noutput:\n  - csv: out/paged.csv\n' });
+    project = sampleApiProject(api.url, {
+      'jobs/paged.yaml': 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 100 }\n  rows: $.data[*]\n  paginate: { nextUrl: $.links.next }\noutput:\n  - csv: out/paged.csv\n',
+      // The sample API announces its page count in meta.pages.
+      'jobs/counted.yaml': 'connection: demo\ngrid:\n  path: /v1/orders\n  query: { per_page: 100 }\n  rows: $.data[*]\n  paginate: { page: { param: page }, total: $.meta.pages }\noutput:\n  - csv: out/counted.csv\n',
+    });
     dir = project.dir;
   });
 
@@ -65,6 +69,21 @@ describe('restq run on a terminal (util-linux script gives it a pseudo-terminal)
     expect(drawn.length).toBeGreaterThanOrEqual(3);
     expect(drawn.at(-1)).toBe('pages 3 · rows 300');
     expect(shown).toMatch(/\r\x1b\[2Kpaged \S+: 300 rows, 3 pages,/);
+  });
+
+  it('shows the page total and an ETA when the API announces its page count (paginate.total)', async () => {
+    const before = api.orderRequests.length;
+    const shown = await inTerminal(['--config', dir, 'run', 'counted'], { NO_COLOR: '1', LOG_LEVEL: 'info' });
+    const drawn = [...shown.matchAll(/\r\x1b\[2K(pages [^\r\n]*)/g)].map((m) => m[1]!);
+    // The total is known once the first page was read to its end.
+    for (const line of drawn) expect(line).toMatch(/^pages (1|[1-3]\/3) · rows \d+ · [\d,]+ rows\/s · [\d.]+ KB · [\d.]+s( · ETA \d+s)?$/);
+    expect(drawn.filter((line) => line.startsWith('pages 2/3 '))).not.toHaveLength(0);
+    // Pages take 250 ms each: past half a second, with pages still to read, the line says how long.
+    expect(drawn.some((line) => / · ETA \d+s$/.test(line))).toBe(true);
+    expect(drawn.at(-1)).toMatch(/^pages 3\/3 · rows 300 /);
+    expect(shown).toMatch(/\r\x1b\[2Kcounted \S+: 300 rows, 3 pages,/);
+    // The announced count ends the paging: no request for an empty fourth page.
+    expect(api.orderRequests.slice(before)).toHaveLength(3);
   });
 
   it('writes one key per field in every JSON log line', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
-import { diffConfigs, reloadWatching, startConfigReloader, type ConfigReloader } from '../../src/runtime/config-reloader.js';
+import { diffConfigs, startConfigReloader, type ConfigReloader } from '../../src/runtime/config-reloader.js';
 import { memoryLogger } from '../helpers/temp-project.js';
 
 const config = (jobs: Record<string, unknown>): Config =>
@@ -61,9 +61,4 @@ describe('config reloader', () => {
     expect(process.listenerCount('SIGHUP')).toBe(before);
   });
 
-  it('watching is on unless RESTQ_CONFIG_WATCH turns it off', () => {
-    expect(reloadWatching({ env: {} })).toBe(true);
-    expect(reloadWatching({ env: { RESTQ_CONFIG_WATCH: 'off' } })).toBe(false);
-    expect(reloadWatching({ env: { RESTQ_CONFIG_WATCH: '0' } })).toBe(false);
-  });
 });

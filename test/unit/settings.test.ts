@@ -67,6 +67,24 @@ describe('settings from the environment', () => {
     expect(both?.message.split('\n')).toHaveLength(2);
   });
 
+  it('RESTQ_CONFIG_WATCH: on by default, on/off in the usual spellings, anything else a clear error', () => {
+    expect(readSettings({}).configWatch).toBe(true);
+    for (const off of ['off', 'OFF', ' false ', 'no', '0']) expect(readSettings({ RESTQ_CONFIG_WATCH: off }).configWatch).toBe(false);
+    for (const on of ['on', 'True', 'yes', '1', '']) expect(readSettings({ RESTQ_CONFIG_WATCH: on }).configWatch).toBe(true);
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      readSettings({ RESTQ_CONFIG_WATCH: 'sometimes', RESTQ_HISTORY: 'many' });
+    } catch (e) {
+      error = e as Error & { code?: string };
+    }
+    expect(error?.code).toBe('E_CONFIG');
+    // Listed with the other malformed variables, naming the value and what is accepted.
+    expect(error?.message.split('\n')).toEqual([
+      'RESTQ_HISTORY="many" must be a positive integer',
+      'RESTQ_CONFIG_WATCH="sometimes" must be on or off (also accepted: true/false, yes/no, 1/0), e.g. RESTQ_CONFIG_WATCH=off',
+    ]);
+  });
+
   it('validates RESTQ_SECRET_KEY (hex or base64 of 32 bytes) without echoing it', () => {
     const hex = 'ab'.repeat(32);
     expect(readSettings({ RESTQ_SECRET_KEY: hex }).secretKey).toEqual(Buffer.from(hex, 'hex'));
