@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
-import { createProject, type Project } from '../helpers/queue-fixture.js';
+import { demoProject, type Project } from '../helpers/queue-fixture.js';
 import { startSecureRedis, type SecureRedis } from '../helpers/redis-topology.js';
 import { runCli, spawnRestq, type CliResult, type RestqProcess } from '../helpers/run-cli.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     startSecureRedis({ acl: { user: USER, password: PASSWORD } }),
     startSecureRedis({ acl: { user: USER, password: PASSWORD }, tls: { cert: ca.cert, key: ca.key, ca: ca.caCert } }),
   ]);
-  project = createProject(`connections:\n  demo:\n    baseUrl: ${api.url}\n    accessToken: ${TOKEN}\n    retry: { attempts: 1 }\n`, {
+  project = demoProject(api.url, TOKEN, {
     count: 'connection: demo\nscalar: { path: /v1/orders/count, value: $.count }\noutput: [{ csv: "out/{runId}.csv" }]\n',
   });
 }, 60_000);
