@@ -13,7 +13,6 @@ import type { ParamValue } from './config/types.js';
 import { ConfigError } from './errors/config-error.js';
 import { isRestqError, toRestqError } from './errors/restq-error.js';
 import { RunFailed, UsageError } from './errors/usage-error.js';
-import { tuneHeapForJobs } from './heap-tuning.js';
 import { readSettings, type Settings } from './runtime/settings.js';
 
 /** Exit codes: 0 success, 1 job or validation failure, 2 usage error. */
@@ -237,6 +236,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-tuneHeapForJobs();
 const code = await main(process.argv);
 process.exitCode = code;

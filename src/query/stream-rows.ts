@@ -1,5 +1,6 @@
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
+import { BIG_PAGE_BYTES, tuneHeapForBigPages } from '../heap-tuning.js';
 import { toHttpError, type HttpRequest, type HttpResponse } from '../http/transport.js';
 import { JsonRowSplitter } from './json-row-splitter.js';
 import { describeTopLevel, missingKey, simpleArrayPath, valueAtKeys } from '../expr/jsonpath.js';
@@ -119,6 +120,7 @@ export async function* streamRows(
       const chunk = step.value;
       bytes += chunk.length;
       unreported += chunk.length;
+      if (bytes > BIG_PAGE_BYTES) tuneHeapForBigPages();
       if (head.length < EXCERPT_BYTES) head = Buffer.concat([head, chunk.subarray(0, EXCERPT_BYTES - head.length)]);
       try {
         splitter.write(chunk);

@@ -4,13 +4,10 @@
  * Env: CHILD_CONFIG_DIR, CHILD_JOB, plus whatever the config interpolates.
  */
 import { loadConfig } from '../../src/config/load-config.js';
-import { tuneHeapForJobs } from '../../src/heap-tuning.js';
 import { ApiClients } from '../../src/http/api-client-registry.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runJob } from '../../src/runner.js';
 
-// As the restq CLI does before it runs jobs.
-tuneHeapForJobs();
 const config = loadConfig({ dir: process.env['CHILD_CONFIG_DIR']!, env: process.env });
 const logger = createLogger({ level: 'warn', redactor: config.redactor, pretty: false });
 const clients = new ApiClients({ config, logger });
