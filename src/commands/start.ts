@@ -69,10 +69,17 @@ export async function startCommand(options: StartOptions): Promise<void> {
     watch: settings.configWatch,
     apply: async (next) => {
       const nextMode = await createModeClients(next, logger, settings);
+      // The console first: if its clients cannot be built, nothing has switched yet and the
+      // reloader keeps the last good config for both (the scheduler's switch cannot fail).
+      try {
+        await consoleServer?.setConfig(next);
+      } catch (error) {
+        await nextMode.close();
+        throw error;
+      }
       const old = mode;
       mode = nextMode;
       const { entries: now, retired } = scheduler.setConfig(next, nextMode.clients);
-      await consoleServer?.setConfig(next);
       for (const e of now) logger.info(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
       const closing: Promise<void> = retired
         .then(() => old.close())
