@@ -67,6 +67,34 @@ describe('job schedulers', () => {
     }
   });
 
+  it('a re-sync after downtime queues the overdue tick as one catch-up run, even from concurrent syncs', async () => {
+    const proj = createProject(connections(), { tick: countJob('* * * * * *') });
+    const settings = testSettings(url);
+    const queue = new Queue<RunRequest>(settings.queue, { connection: { url }, prefix: settings.prefix });
+    try {
+      const config = loadConfig({ dir: proj.dir, env: {} });
+      const first = await syncSchedules(queue, config, settings);
+      const overdue = first.upserted[0]!.next!;
+      expect(first.upserted[0]!.catchUp).toBeUndefined();
+      // No worker runs: the pending run of that tick falls due and stays queued.
+      await until(() => Date.now() > overdue + 200, 'the pending tick to be overdue', 5_000, 50);
+      // Workers come back (a restart or a config reload): three sync at once.
+      const again = await Promise.all([1, 2, 3].map(() => syncSchedules(queue, config, settings)));
+      const catchUps = again.flatMap((sync) => sync.upserted.flatMap((u) => (u.catchUp === undefined ? [] : [u.catchUp])));
+      expect(new Set(catchUps)).toEqual(new Set([overdue]));
+      const job = await queue.getJob(`catchup-tick-${overdue}`);
+      expect(job?.data).toEqual({ job: 'tick', params: {}, tick: overdue });
+      // The tick is queued once: as the catch-up run, not also as the scheduler's own run.
+      expect(await queue.getJobState(`repeat:tick:${overdue}`)).toBe('unknown');
+      const queued = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+      expect(queued.filter((j) => j.data.tick === overdue || j.id === `repeat:tick:${overdue}`).map((j) => j.id)).toEqual([`catchup-tick-${overdue}`]);
+    } finally {
+      await queue.close();
+      await deletePrefix(admin, settings.prefix);
+      proj.cleanup();
+    }
+  });
+
   it('runs a 1-second cron pattern with a timezone: one run per whole-second tick, none early', async () => {
     const proj = createProject(connections(), { tick: countJob('* * * * * *', 'America/New_York') });
     const settings = testSettings(url);
