@@ -76,9 +76,11 @@ describe('streaming a huge single page', () => {
     expect(tiny).toMatchObject({ rows: 11, pages: 2 });
     expect(big).toMatchObject({ rows: BIG_ROWS + 1, pages: 2 });
     expect(big.bytes).toBeGreaterThan(BIG_ROWS * 250);
-    // A buffered page would grow by its ~300 MB size. The 60 MB target itself is tracked by
-    // `npm run bench` (measured +46..58 MB here); the test keeps headroom for a loaded CI machine.
-    expect(growthMb).toBeLessThan(100);
+    // A buffered page would grow by at least its ~300 MB size (the body alone, before any row
+    // object). The 60 MB target itself is tracked by `npm run bench` (+51..72 MB for this page
+    // here, quiet and with both cores busy; +105.6 MB once in a full CI run, where GC falls
+    // behind): half the page size tells streaming from buffering with headroom for that.
+    expect(growthMb).toBeLessThan(150);
     const csv = readFileSync(path.join(project.dir, 'out', 'big.csv'), 'utf8');
     expect(csv.startsWith('id,total\r\n1,0.1\r\n2,0.2\r\n3,0.3\r\n')).toBe(true);
     expect(csv.endsWith(`${BIG_ROWS},${(BIG_ROWS % 1000) / 10}\r\n1,0.1\r\n`)).toBe(true);
