@@ -1,11 +1,7 @@
 import { createModeClients } from '../../src/commands/api-clients-for-mode.js';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/types.js';
 import { serveStandaloneConsole, type ServedConsole } from '../../src/console/serve-console.js';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
@@ -14,27 +10,28 @@ import { serveDashboard } from '../../src/console/serve-dashboard.js';
 import { readSettings } from '../../src/runtime/settings.js';
 import type { HistoryRecord } from '../../src/state/state-store.js';
 import { runCli } from '../helpers/run-cli.js';
+import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { pollUntil } from '../helpers/wait-for.js';
 
 const silent = createLogger({ level: 'silent', pretty: false });
 const auth = { user: 'ops', password: `pw-${randomUUID()}` };
 const basic = { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` };
 let api: SampleApi;
-let dir: string;
+let project: TempProject;
 let config: Config;
 
 beforeAll(async () => {
   api = await startSampleApi({ staticTokens: ['tok-console-api'] });
-  dir = mkdtempSync(path.join(tmpdir(), 'restq-console-api-'));
-  mkdirSync(path.join(dir, 'jobs'));
-  writeFileSync(path.join(dir, 'connections.yaml'), `connections:\n  shop:\n    baseUrl: ${api.url}\n    accessToken: tok-console-api\n`);
-  writeFileSync(path.join(dir, 'jobs', 'orders.yaml'), 'connection: shop\ngrid:\n  path: /v1/orders\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n');
-  config = loadConfig({ dir, env: {} });
+  project = tempProject({
+    'connections.yaml': `connections:\n  shop:\n    baseUrl: ${api.url}\n    accessToken: tok-console-api\n`,
+    'jobs/orders.yaml': 'connection: shop\ngrid:\n  path: /v1/orders\n  rows: $.data[*]\noutput:\n  - csv: out/orders.csv\n',
+  });
+  config = project.config;
 });
 
 afterAll(async () => {
   await api.close();
-  rmSync(dir, { recursive: true, force: true });
+  project.cleanup();
 });
 
 describe('console JSON API (standalone)', () => {
@@ -99,24 +96,22 @@ describe('console JSON API (standalone)', () => {
 describe('console "Run now" of an incremental job (standalone)', () => {
   const MAX_UPDATED = '2026-01-06T17:30:00.000Z'; // the greatest updated_at of the sample data
   let own: SampleApi;
-  let incDir: string;
+  let inc: TempProject;
   let served: ServedConsole;
   beforeAll(async () => {
     // Its own API and project: the order requests counted here are this test's only.
     own = await startSampleApi({ staticTokens: ['tok-console-inc'] });
-    incDir = mkdtempSync(path.join(tmpdir(), 'restq-console-inc-'));
-    mkdirSync(path.join(incDir, 'jobs'));
-    writeFileSync(path.join(incDir, 'connections.yaml'), `connections:\n  shop:\n    baseUrl: ${own.url}\n    accessToken: tok-console-inc\n`);
-    writeFileSync(
-      path.join(incDir, 'jobs', 'changes.yaml'),
-      'connection: shop\ngrid:\n  path: /v1/orders\n  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }\n  rows: $.data[*]\n  paginate: { nextUrl: $.links.next }\n  columns: { id: $.id, updated_at: $.updated_at }\nincremental:\n  cursor: $.updated_at\n  start: "2026-01-01T00:00:00Z"\noutput:\n  - csv: out/{job}-{runId}.csv\n',
-    );
-    served = await serveStandaloneConsole({ config: loadConfig({ dir: incDir, env: {} }), settings: readSettings({}), logger: silent, auth, port: 0, createClients: createModeClients });
+    inc = tempProject({
+      'connections.yaml': `connections:\n  shop:\n    baseUrl: ${own.url}\n    accessToken: tok-console-inc\n`,
+      'jobs/changes.yaml':
+        'connection: shop\ngrid:\n  path: /v1/orders\n  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}", per_page: 50 }\n  rows: $.data[*]\n  paginate: { nextUrl: $.links.next }\n  columns: { id: $.id, updated_at: $.updated_at }\nincremental:\n  cursor: $.updated_at\n  start: "2026-01-01T00:00:00Z"\noutput:\n  - csv: out/{job}-{runId}.csv\n',
+    });
+    served = await serveStandaloneConsole({ config: inc.config, settings: readSettings({}), logger: silent, auth, port: 0, createClients: createModeClients });
   });
   afterAll(async () => {
     await served?.close();
     await own?.close();
-    rmSync(incDir, { recursive: true, force: true });
+    inc.cleanup();
   });
 
   const runNow = async (): Promise<Record<string, unknown>> => {
@@ -139,7 +134,7 @@ describe('console "Run now" of an incremental job (standalone)', () => {
     const [record] = (await (await fetch(`${served.url}/api/jobs/changes/runs?limit=1`, { headers: basic })).json()) as HistoryRecord[];
     expect(Object.keys(record!).sort()).toEqual(['bytes', 'cursorAfter', 'cursorBefore', 'durationMs', 'error', 'finishedAt', 'job', 'pages', 'rows', 'runId', 'startedAt', 'status', 'trigger', 'window']);
     expect(record).toMatchObject({ runId: first['runId'], trigger: 'console', cursorAfter: MAX_UPDATED });
-    const state = await runCli(['--config', incDir, 'state', 'changes', '--json']);
+    const state = await runCli(['--config', inc.dir, 'state', 'changes', '--json']);
     expect(state.code).toBe(0);
     expect(JSON.parse(state.stdout)).toMatchObject({ job: 'changes', cursor: MAX_UPDATED, runId: first['runId'] });
 
@@ -148,7 +143,7 @@ describe('console "Run now" of an incremental job (standalone)', () => {
     expect(own.orderRequests.slice(mark).map(since)).toEqual([MAX_UPDATED]);
     expect(second).toMatchObject({ trigger: 'console', status: 'succeeded', cursorBefore: MAX_UPDATED, window: { start: MAX_UPDATED } });
     // `restq history` shows both console runs, in a table within 80 columns.
-    const history = await runCli(['--config', incDir, 'history', 'changes']);
+    const history = await runCli(['--config', inc.dir, 'history', 'changes']);
     expect(history.code).toBe(0);
     const lines = history.stdout.trimEnd().split('\n');
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/)[1])).toEqual(['console', 'console']);
