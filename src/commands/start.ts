@@ -47,11 +47,12 @@ export async function startCommand(options: StartOptions): Promise<void> {
   print('restq start: standalone mode (REDIS_URL is not set): schedules run in this process, tokens in .restq/state.json; set REDIS_URL to queue runs in BullMQ and scale out with `restq worker`');
   const [{ StandaloneScheduler }, { createModeClients }] = await Promise.all([import('../queue/standalone-scheduler.js'), import('./api-clients-for-mode.js')]);
   const graceMs = settings.shutdownGraceMs;
-  let mode = await createModeClients(config, logger, settings);
+  const { Replaceable, startConfigReloader } = await import('../runtime/config-reloader.js');
+  const mode = new Replaceable(await createModeClients(config, logger, settings), logger);
   // History, cursors, pause flags and lastSuccessAt in .restq/, so they survive restarts.
   const { openStateStore } = await import('../state/open-state-store.js');
   const state = openStateStore({ configDir: config.dir, historyLimit: settings.history });
-  const scheduler = new StandaloneScheduler({ config, clients: mode.clients, logger, concurrency, state });
+  const scheduler = new StandaloneScheduler({ config, clients: mode.current.clients, logger, concurrency, state });
   const entries = await scheduler.start();
   // The console in this process: history from .restq/, "Run now" runs here too.
   const consoleServer = options.dashboard
@@ -59,8 +60,6 @@ export async function startCommand(options: StartOptions): Promise<void> {
     : undefined;
   // Config reload (SIGHUP, file changes): the cron timers restart for the new set of jobs,
   // the console shows them.
-  const { startConfigReloader } = await import('../runtime/config-reloader.js');
-  const retiring = new Set<Promise<void>>();
   const reloader = startConfigReloader({
     dir: config.dir,
     env: settings.env,
@@ -77,15 +76,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
         await nextMode.close();
         throw error;
       }
-      const old = mode;
-      mode = nextMode;
       const { entries: now, retired } = scheduler.setConfig(next, nextMode.clients);
       for (const e of now) logger.info(`scheduled ${e.job}: "${e.pattern}" (${e.timezone}), next run ${new Date(e.next).toISOString()}`);
-      const closing: Promise<void> = retired
-        .then(() => old.close())
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not close the API clients of the previous config'))
-        .finally(() => retiring.delete(closing));
-      retiring.add(closing);
+      mode.swap(nextMode, retired);
     },
   });
   for (const e of entries) {
@@ -100,7 +93,6 @@ export async function startCommand(options: StartOptions): Promise<void> {
         reloader.close();
         await consoleServer?.close();
         await scheduler.close(graceMs);
-        await Promise.allSettled([...retiring]);
         await mode.close();
         removeHandlers();
         resolve();

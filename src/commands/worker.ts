@@ -13,7 +13,7 @@ import { queueSettings, type Settings } from '../runtime/settings.js';
 import { RunWorker } from '../queue/run-worker.js';
 import { onShutdownSignal } from '../queue/shutdown.js';
 import { createModeClients } from './api-clients-for-mode.js';
-import { startConfigReloader } from '../runtime/config-reloader.js';
+import { Replaceable, startConfigReloader } from '../runtime/config-reloader.js';
 
 export interface WorkerServiceOptions {
   config: Config;
@@ -44,9 +44,8 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
     ? await (await import('../console/serve-dashboard.js')).serveDashboard({ location: { redis: settings.redis, queueName: settings.queue, prefix: settings.prefix }, auth: dashboardAuth(options.settings), ...options.dashboard, logger, metrics, selfWorkerId: heartbeat.id, console: { config, queueSettings: settings, historyLimit: options.settings.history } })
     : undefined;
   const telemetry = await startTelemetry(options.settings.otel, logger);
-  let mode = await createModeClients(config, logger, options.settings, metrics);
-  const retiring = new Set<Promise<void>>();
-  const worker = new RunWorker({ config, settings, clients: mode.clients, logger, redis, concurrency, metrics, telemetry: telemetry?.telemetry });
+  const mode = new Replaceable(await createModeClients(config, logger, options.settings, metrics), logger);
+  const worker = new RunWorker({ config, settings, clients: mode.current.clients, logger, redis, concurrency, metrics, telemetry: telemetry?.telemetry });
   await worker.start();
   await heartbeat.start();
   // Config reload (SIGHUP, file changes): new runs use the new config and new API clients; the
@@ -61,14 +60,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
       await options.onReload?.(next);
       await dashboard?.setConfig(next);
       const nextMode = await createModeClients(next, logger, options.settings, metrics);
-      const old = mode;
-      mode = nextMode;
-      const retired: Promise<void> = worker
-        .setConfig(next, nextMode.clients)
-        .then(() => old.close())
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not close the API clients of the previous config'))
-        .finally(() => retiring.delete(retired));
-      retiring.add(retired);
+      mode.swap(nextMode, worker.setConfig(next, nextMode.clients));
     },
   });
   if (dashboard) logger.info({ url: dashboard.url }, 'dashboard served by this worker');
@@ -82,7 +74,6 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
         reloader.close();
         await dashboard?.close();
         await worker.close(settings.shutdownGraceMs);
-        await Promise.allSettled([...retiring]);
         await heartbeat.stop();
         await mode.close();
         await telemetry?.shutdown().catch(() => undefined);

@@ -7,6 +7,7 @@ import { basicAuth, listenDashboard, type ListenOptions } from '../console/dashb
 import { Metrics } from '../ops/metrics.js';
 import type { Settings } from '../runtime/settings.js';
 import { openStateStore } from '../state/open-state-store.js';
+import { Replaceable } from '../runtime/config-reloader.js';
 import { consoleRouter } from './console-routes.js';
 import { InProcessRuns } from './run-starters.js';
 
@@ -38,10 +39,9 @@ export async function serveStandaloneConsole(options: StandaloneConsoleOptions):
   const { logger } = options;
   let config = options.config;
   const metrics = new Metrics();
-  let mode = await options.createClients(config, logger, options.settings, metrics);
-  const retiring = new Set<Promise<void>>();
+  const mode = new Replaceable(await options.createClients(config, logger, options.settings, metrics), logger);
   const state = openStateStore({ configDir: config.dir, historyLimit: options.settings.history });
-  const runs = new InProcessRuns({ config, clients: mode.clients, state, logger, metrics });
+  const runs = new InProcessRuns({ config, clients: mode.current.clients, state, logger, metrics });
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => void res.json({ ok: true, mode: 'standalone' }));
@@ -55,20 +55,12 @@ export async function serveStandaloneConsole(options: StandaloneConsoleOptions):
       url: running.url,
       async setConfig(next) {
         const nextMode = await options.createClients(next, logger, options.settings, metrics);
-        const old = mode;
         config = next;
-        mode = nextMode;
-        const retired: Promise<void> = runs
-          .setConfig(next, nextMode.clients)
-          .then(() => old.close())
-          .catch((error: unknown) => logger.warn({ err: error }, 'console: could not close the API clients of the previous config'))
-          .finally(() => retiring.delete(retired));
-        retiring.add(retired);
+        mode.swap(nextMode, runs.setConfig(next, nextMode.clients));
       },
       async close() {
         await running.close();
         await runs.close();
-        await Promise.allSettled([...retiring]);
         await state.close();
         await mode.close();
       },

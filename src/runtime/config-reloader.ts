@@ -146,3 +146,39 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
     },
   };
 }
+
+/**
+ * What a config reload replaces while runs still use it (a process's API clients): `swap` puts
+ * the new one in use, and closes the old one once `released` resolves — when the runs that
+ * started on it have ended. One home for worker, start and the console.
+ */
+export class Replaceable<T extends { close(): Promise<void> }> {
+  #current: T;
+  readonly #retiring = new Set<Promise<void>>();
+  readonly #logger: Logger;
+
+  constructor(initial: T, logger: Logger) {
+    this.#current = initial;
+    this.#logger = logger;
+  }
+
+  get current(): T {
+    return this.#current;
+  }
+
+  swap(next: T, released: Promise<void>): void {
+    const old = this.#current;
+    this.#current = next;
+    const retired: Promise<void> = released
+      .then(() => old.close())
+      .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not close the API clients of the previous config'))
+      .finally(() => this.#retiring.delete(retired));
+    this.#retiring.add(retired);
+  }
+
+  /** Waits until the replaced ones are closed, then closes the one in use. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#retiring]);
+    await this.#current.close();
+  }
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
-import { diffConfigs, startConfigReloader, type ConfigReloader } from '../../src/runtime/config-reloader.js';
+import { diffConfigs, Replaceable, startConfigReloader, type ConfigReloader } from '../../src/runtime/config-reloader.js';
 import { memoryLogger } from '../helpers/temp-project.js';
 
 const config = (jobs: Record<string, unknown>): Config =>
@@ -61,4 +61,23 @@ describe('config reloader', () => {
     expect(process.listenerCount('SIGHUP')).toBe(before);
   });
 
+});
+
+describe('Replaceable (API clients a reload replaces)', () => {
+  it('closes the replaced one only when its runs are released, and close waits for that', async () => {
+    const closed: string[] = [];
+    const clients = (name: string) => ({ name, close: async () => void closed.push(name) });
+    const mode = new Replaceable(clients('first'), memoryLogger().logger);
+    let release: () => void = () => undefined;
+    mode.swap(clients('second'), new Promise<void>((resolve) => (release = resolve)));
+    expect(mode.current.name).toBe('second');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual([]); // a run still uses "first"
+    const closing = mode.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual([]); // close waits for the released runs
+    release();
+    await closing;
+    expect(closed).toEqual(['first', 'second']);
+  });
 });
