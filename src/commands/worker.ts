@@ -58,8 +58,9 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<v
     watch: options.settings.configWatch,
     apply: async (next) => {
       await options.onReload?.(next);
-      await dashboard?.setConfig(next);
       const nextMode = await createModeClients(next, logger, options.settings, metrics);
+      // The dashboard once the new clients exist: if building them fails, it stays on the last good config too.
+      await dashboard?.setConfig(next);
       mode.swap(nextMode, worker.setConfig(next, nextMode.clients));
     },
   });
