@@ -206,6 +206,12 @@ async function* sequentialPages(reader: PageReader, first: HttpRequest): AsyncGe
   }
 }
 
+/** A `paginate.total` value as read in a response: a non-negative whole number (or such text), else undefined. */
+function parseTotal(raw: unknown): number | undefined {
+  const total = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? total : undefined;
+}
+
 /**
  * Pages in all as `paginate.total` announces them in the first response, for the progress line
  * only: undefined when there is no total or it is unusable (parallel paging fails on that itself).
@@ -214,16 +220,15 @@ function announcedPages(reader: PageReader, values: ReadonlyMap<string, unknown>
   const path = reader.query.paginate?.total;
   const indexed = reader.paginator.indexed;
   if (!path || !indexed) return undefined;
-  const raw = values.get(path);
-  const total = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? indexed.pagesFor(total) : undefined;
+  const total = parseTotal(values.get(path));
+  return total === undefined ? undefined : indexed.pagesFor(total);
 }
 
 /** `paginate.total` read in the first response: a non-negative whole number (or such text). */
 function readTotal(reader: PageReader, path: string, values: ReadonlyMap<string, unknown>): number {
   const raw = values.get(path);
-  const total = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  if (typeof total !== 'number' || !Number.isInteger(total) || total < 0) {
+  const total = parseTotal(raw);
+  if (total === undefined) {
     throw new RestqError(
       'E_PAGINATION',
       `job "${reader.query.job}": ${reader.query.section}.paginate.total ${path} is ${raw === undefined ? 'absent from the first response' : `${JSON.stringify(raw)?.slice(0, 40)}`}, expected a whole number (page count for page, row count for offset)`,
