@@ -1,39 +1,16 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, copyFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
-import { stringify, type Options as StringifyOptions, type Stringifier } from 'csv-stringify';
-import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { CsvSinkSpec } from '../config/types.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Cell } from '../query/row-projector.js';
 import { withFileLock } from '../file-lock.js';
+import { csvText } from './csv-text.js';
 import { outputPath } from './output-path.js';
 import type { Sink, SinkContext } from './sink.js';
-
-function csvOptions(delimiter: string): StringifyOptions {
-  return {
-    delimiter,
-    eof: true,
-    record_delimiter: 'windows',
-    // A bare LF or CR is a line break to most readers, not only CRLF: quote it. Leading and
-    // trailing spaces are data: quoted, so readers that trim unquoted fields keep them.
-    quoted_match: /[\r\n]|^\s|\s$/,
-    cast: { boolean: (value) => String(value) },
-  };
-}
-
-/** RFC 4180 stringifier; booleans as true/false rather than csv-stringify's 1/"". */
-export function csvStringifier(options: { delimiter: string; bom: boolean }): Stringifier {
-  return stringify({ ...csvOptions(options.delimiter), bom: options.bom });
-}
-
-/** The same CSV as csvStringifier, for a batch of records at once (no BOM). */
-export function csvText(records: readonly (readonly Cell[])[], delimiter = ','): string {
-  return stringifySync(records as Cell[][], csvOptions(delimiter));
-}
 
 const BOM = '\ufeff';
 
@@ -138,12 +115,9 @@ export class CsvSink implements Sink {
         if (this.#spec.header && columns.length > 0) await this.#checkHeader(columns);
         await copyFile(this.#target, merged);
       } else {
-        const head = csvStringifier({ delimiter: this.#spec.delimiter, bom: this.#spec.bom });
-        const headFile = createWriteStream(merged, { mode: 0o644 });
-        const written = pipeline(head, headFile);
-        if (this.#spec.header && columns.length > 0) head.write([...columns]);
-        head.end();
-        await written;
+        let head = this.#spec.bom ? BOM : '';
+        if (this.#spec.header && columns.length > 0) head += csvText([columns], this.#spec.delimiter);
+        await writeFile(merged, head, { mode: 0o644 });
       }
       await pipeline(createReadStream(this.#temp), createWriteStream(merged, { flags: 'a' }));
       await rename(merged, this.#target);
@@ -153,14 +127,7 @@ export class CsvSink implements Sink {
 
   /** Appending under another header shifts columns silently: say so (the rows are still appended). */
   async #checkHeader(columns: readonly string[]): Promise<void> {
-    const expected = await new Promise<string>((resolve, reject) => {
-      const head = csvStringifier({ delimiter: this.#spec.delimiter, bom: false });
-      let text = '';
-      head.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      head.on('end', () => resolve(text.replace(/\r?\n$/, '')));
-      head.on('error', reject);
-      head.end([...columns]);
-    });
+    const expected = csvText([columns], this.#spec.delimiter).replace(/\r\n$/, '');
     const file = await open(this.#target, 'r');
     let first: string;
     try {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { RestqError } from '../errors/restq-error.js';
 import type { StdoutSinkSpec } from '../config/types.js';
 import type { Cell } from '../query/row-projector.js';
-import { csvText } from './csv-sink.js';
+import { csvText } from './csv-text.js';
 import type { Sink, SinkContext } from './sink.js';
 
 export function toObject(row: readonly Cell[], columns: readonly string[]): Record<string, Cell> {
