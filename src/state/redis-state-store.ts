@@ -24,7 +24,21 @@ export interface RedisStateStoreOptions {
   queue: string;
   /** RESTQ_HISTORY. @default 100 */
   historyLimit?: number;
+  /**
+   * Records of successful runs that move no cursor are written up to this long after the run ends, many in
+   * one script call (a worker's runs then cost no Redis round trip of their own). Flushed on
+   * `close()`, before any record that moves a cursor (history order) and before this store reads
+   * history, lastSuccessAt or live progress. @default 0: each record is written before finishRun resolves
+   */
+  deferMs?: number;
+  /** Told when a deferred batch could not be written (it is kept and tried again). */
+  onDeferredError?: (error: RestqError, records: number) => void;
 }
+
+/** Deferred records kept while Redis refuses them; beyond that the oldest are dropped (and said). */
+const MAX_DEFERRED = 10_000;
+/** A batch that failed is tried again this long after. */
+const DEFERRED_RETRY_MS = 1_000;
 
 /**
  * Ends a run atomically: cursor advance (fenced and monotonic), history append + trim, and
@@ -69,6 +83,32 @@ end
 return {moved, reason}
 `;
 
+/**
+ * Ends many runs that move no cursor (the deferred batch of a worker), each as FINISH_RUN does.
+ * KEYS: last-success hash, then per run its history list and live hash. ARGV: limit, live TTL
+ * ms, then per run: job, record, lastSuccessAt ('' = leave), updatedAt.
+ */
+const FINISH_RUNS = `
+local limit = tonumber(ARGV[1])
+local runs = (#KEYS - 1) / 2
+for i = 1, runs do
+  local history = KEYS[2 * i]
+  local live = KEYS[2 * i + 1]
+  local a = 2 + (i - 1) * 4
+  redis.call('LPUSH', history, ARGV[a + 2])
+  redis.call('LTRIM', history, 0, limit - 1)
+  if ARGV[a + 3] ~= '' then
+    local prev = redis.call('HGET', KEYS[1], ARGV[a + 1])
+    if (not prev) or prev < ARGV[a + 3] then redis.call('HSET', KEYS[1], ARGV[a + 1], ARGV[a + 3]) end
+  end
+  if redis.call('EXISTS', live) == 1 then
+    redis.call('HSET', live, 'state', 'finished', 'updatedAt', ARGV[a + 4])
+    redis.call('PEXPIRE', live, tonumber(ARGV[2]))
+  end
+end
+return runs
+`;
+
 /** Manual change: KEYS cursor hash; ARGV cursor ('' = reset), sort, order, fence, updatedAt. */
 const SET_CURSOR = `
 local fence = tonumber(ARGV[4])
@@ -93,9 +133,13 @@ type FinishRunCommand = (
 
 type SetCursorCommand = (cursorKey: string, ...argv: string[]) => Promise<number>;
 
+/** Number of keys first: the batch's key count varies. */
+type FinishRunsCommand = (numberOfKeys: number, ...keysAndArgv: string[]) => Promise<number>;
+
 type ScriptedRedis = RedisClient & {
   restqFinishRun: FinishRunCommand;
   restqSetCursor: SetCursorCommand;
+  restqFinishRuns: FinishRunsCommand;
 };
 
 function scripted(redis: RedisClient): ScriptedRedis {
@@ -103,7 +147,18 @@ function scripted(redis: RedisClient): ScriptedRedis {
   // defineCommand is idempotent per name; EVALSHA with a fallback to EVAL after a Redis restart.
   if (typeof r.restqFinishRun !== 'function') redis.defineCommand('restqFinishRun', { numberOfKeys: 4, lua: FINISH_RUN });
   if (typeof r.restqSetCursor !== 'function') redis.defineCommand('restqSetCursor', { numberOfKeys: 1, lua: SET_CURSOR });
+  if (typeof r.restqFinishRuns !== 'function') redis.defineCommand('restqFinishRuns', { lua: FINISH_RUNS });
   return r;
+}
+
+/** A run's record waiting to be written with the next batch. */
+interface DeferredRecord {
+  job: string;
+  runId: string;
+  /** The record as JSON, cursorAfter filled in. */
+  record: string;
+  lastSuccessAt: string;
+  updatedAt: string;
 }
 
 function wrap(what: string, error: unknown): RestqError {
@@ -120,11 +175,19 @@ export class RedisStateStore implements StateStore {
   readonly historyLimit: number;
   readonly #redis: ScriptedRedis;
   readonly #base: string;
+  readonly #deferMs: number;
+  readonly #onDeferredError: RedisStateStoreOptions['onDeferredError'];
+  /** Records waiting for the next batch, oldest first. */
+  #deferred: DeferredRecord[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
 
   constructor(options: RedisStateStoreOptions) {
     this.#redis = scripted(options.redis);
     this.#base = `${options.prefix}:${options.queue}:state`;
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    this.#deferMs = options.deferMs ?? 0;
+    this.#onDeferredError = options.onDeferredError;
   }
 
   #cursorKey(job: string): string {
@@ -178,6 +241,13 @@ export class RedisStateStore implements StateStore {
   async finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: FinishRunOptions = {}): Promise<FinishOutcome> {
     const { advance } = options;
     const variants = recordVariants(record, advance);
+    // Failed and skipped runs are written at once: `enqueue --wait` reads their error code from it.
+    if (!advance && this.#deferMs > 0 && record.status === 'succeeded') {
+      this.#defer({ job: record.job, runId: record.runId, record: JSON.stringify(variants.unmoved), lastSuccessAt: options.lastSuccessAt ?? '', updatedAt: record.finishedAt });
+      return { moved: false, reason: null, record: variants.unmoved };
+    }
+    // A cursor move is written at once; deferred records of earlier runs go first (history order).
+    await this.flush();
     let result: [number, string];
     try {
       result = await this.#redis.restqFinishRun(
@@ -206,8 +276,57 @@ export class RedisStateStore implements StateStore {
     return { moved, reason: moved || !advance ? null : (result[1] as 'stale' | 'not-greater'), record: moved ? variants.moved : variants.unmoved };
   }
 
+  #defer(entry: DeferredRecord): void {
+    this.#deferred.push(entry);
+    if (this.#deferred.length > MAX_DEFERRED) {
+      const dropped = this.#deferred.splice(0, this.#deferred.length - MAX_DEFERRED);
+      this.#onDeferredError?.(new RestqError('E_STATE', `Redis refused run records for too long: dropped the ${dropped.length} oldest (runs ${dropped[0]!.runId} …)`), dropped.length);
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.#deferMs);
+  }
+
+  /**
+   * Writes the deferred records now, in one script call per batch. A batch Redis refuses is kept
+   * (tried again in a second) and reported through onDeferredError; flush then rejects.
+   */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing.catch(() => undefined);
+    if (this.#deferred.length === 0) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#deferred;
+    this.#deferred = [];
+    const keys: string[] = [this.#successKey];
+    const argv: string[] = [String(this.historyLimit), String(LIVE_TTL_MS)];
+    for (const entry of batch) {
+      keys.push(this.#historyKey(entry.job), this.#liveKey(entry.runId));
+      argv.push(entry.job, entry.record, entry.lastSuccessAt, entry.updatedAt);
+    }
+    this.#flushing = (async () => {
+      try {
+        await this.#redis.restqFinishRuns(keys.length, ...keys, ...argv);
+      } catch (error) {
+        this.#deferred = [...batch, ...this.#deferred];
+        this.#timer ??= setTimeout(() => {
+          this.#timer = undefined;
+          void this.flush().catch(() => undefined);
+        }, DEFERRED_RETRY_MS);
+        const wrapped = wrap(`record ${batch.length} run${batch.length === 1 ? '' : 's'} in the job history`, error);
+        this.#onDeferredError?.(wrapped, batch.length);
+        throw wrapped;
+      } finally {
+        this.#flushing = undefined;
+      }
+    })();
+    await this.#flushing;
+  }
+
   async history(job: string, limit = this.historyLimit): Promise<HistoryRecord[]> {
     if (limit <= 0) return [];
+    await this.flush().catch(() => undefined);
     try {
       const raw = await this.#redis.lrange(this.#historyKey(job), 0, limit - 1);
       return raw.map((text) => JSON.parse(text) as HistoryRecord);
@@ -221,6 +340,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async lastSuccessAt(job: string): Promise<string> {
+    await this.flush().catch(() => undefined);
     try {
       return (await this.#redis.hget(this.#successKey, job)) ?? '';
     } catch (error) {
@@ -272,6 +392,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async getLive(runId: string): Promise<LiveRun | undefined> {
+    await this.flush().catch(() => undefined);
     let fields: Record<string, string>;
     try {
       fields = await this.#redis.hgetall(this.#liveKey(runId));
@@ -293,7 +414,14 @@ export class RedisStateStore implements StateStore {
     };
   }
 
+  /** Writes what is deferred (the Redis client belongs to the caller and stays open). */
   async close(): Promise<void> {
-    // The Redis client belongs to the caller.
+    try {
+      await this.flush();
+    } finally {
+      // Nothing is tried again after close: a refused batch was reported, and flush rejected.
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
   }
 }

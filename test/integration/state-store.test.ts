@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,6 +63,15 @@ const backends: Array<[string, (limit?: number) => StateStore]> = [
       const prefix = `restq-test-${randomUUID()}`;
       prefixes.push(prefix);
       return new RedisStateStore({ redis, prefix, queue: 'q', historyLimit: limit });
+    },
+  ],
+  [
+    // As a worker uses it: successful runs' records written in batches a moment later.
+    'redis, batched',
+    (limit) => {
+      const prefix = `restq-test-${randomUUID()}`;
+      prefixes.push(prefix);
+      return new RedisStateStore({ redis, prefix, queue: 'q', historyLimit: limit, deferMs: 5 });
     },
   ],
   ['file', (limit) => new FileStateStore({ dir: newDir(), historyLimit: limit })],
@@ -176,6 +186,74 @@ describe('RedisStateStore bounds', () => {
     expect(keys).toEqual([`${prefix}:q:state:cursor:b`, `${prefix}:q:state:history:b`, `${prefix}:q:state:live:x`]);
     expect(await redis.llen(`${prefix}:q:state:history:b`)).toBe(3);
     expect(await redis.pttl(`${prefix}:q:state:live:x`)).toBeGreaterThan(0);
+  });
+});
+
+describe('RedisStateStore batched records', () => {
+  function batched(deferMs: number, client: Redis = redis, onDeferredError?: (error: Error, records: number) => void) {
+    const prefix = `restq-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const store = new RedisStateStore({ redis: client, prefix, queue: 'q', deferMs, onDeferredError });
+    // Another process's view: a store without deferral on the same keys.
+    const reader = new RedisStateStore({ redis, prefix, queue: 'q' });
+    return { store, reader, prefix };
+  }
+
+  it('writes successful runs later, in one script call, in order; failures and cursor moves at once', async () => {
+    const { store, reader } = batched(60_000);
+    await store.finishRun(record('a', 'r1', { startedAt: '2026-01-01T00:00:00.000Z' }), { lastSuccessAt: '2026-01-01T00:00:00.000Z' });
+    await store.finishRun(record('b', 'r2'));
+    await store.finishRun(record('a', 'r3', { startedAt: '2026-01-01T00:01:00.000Z' }), { lastSuccessAt: '2026-01-01T00:01:00.000Z' });
+    // Not in Redis yet: the batch waits for its timer (a minute here) or a flush.
+    expect(await reader.history('a')).toEqual([]);
+    const scriptCalls = Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await store.flush();
+    expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0) - scriptCalls).toBeLessThanOrEqual(1);
+    expect((await reader.history('a')).map((r) => r.runId)).toEqual(['r3', 'r1']);
+    expect((await reader.history('b')).map((r) => r.runId)).toEqual(['r2']);
+    expect(await reader.lastSuccessAt('a')).toBe('2026-01-01T00:01:00.000Z');
+
+    // A failed run is written before finishRun resolves (enqueue --wait reads its error code)…
+    await store.finishRun(record('a', 'r4'));
+    await store.finishRun(record('a', 'r5', { status: 'failed', error: { code: 'E_HTTP', message: 'boom' } }));
+    expect((await reader.history('a')).map((r) => r.runId)).toEqual(['r5', 'r4', 'r3', 'r1']);
+    // …and so is a cursor move, after the records of the runs before it.
+    await store.finishRun(record('a', 'r6'));
+    await store.finishRun(record('a', 'r7'), { advance: dt('2026-01-02T00:00:00.000Z', 7) });
+    expect((await reader.history('a')).map((r) => r.runId)).toEqual(['r7', 'r6', 'r5', 'r4', 'r3', 'r1']);
+    expect((await reader.getCursor('a')).cursor).toBe('2026-01-02T00:00:00.000Z');
+  });
+
+  it('writes by itself once the batch time is over, and on close', async () => {
+    const { store, reader } = batched(20);
+    await store.finishRun(record('t', 'r1'));
+    await expect.poll(async () => (await reader.history('t')).length, { timeout: 5_000, interval: 10 }).toBe(1);
+    const closing = batched(60_000);
+    await closing.store.finishRun(record('t', 'r2'));
+    await closing.store.close();
+    expect((await closing.reader.history('t')).map((r) => r.runId)).toEqual(['r2']);
+  });
+
+  it('keeps a batch Redis refused, says so, and writes it once Redis answers again', async () => {
+    const client = new Redis(inject('redisUrl'), { enableOfflineQueue: false, lazyConnect: true, maxRetriesPerRequest: 0 });
+    await client.connect();
+    const errors: Array<[string, number]> = [];
+    const { store, reader } = batched(60_000, client, (error, records) => errors.push([error.message, records]));
+    try {
+      await store.finishRun(record('x', 'r1'));
+      const ended = once(client, 'end');
+      client.disconnect();
+      await ended;
+      await expect(store.flush()).rejects.toThrow(/cannot record 1 run in the job history in Redis/);
+      expect(errors).toEqual([[expect.stringMatching(/cannot record 1 run in the job history/), 1]]);
+      await store.finishRun(record('x', 'r2'));
+      await client.connect();
+      await store.flush();
+      expect((await reader.history('x')).map((r) => r.runId)).toEqual(['r2', 'r1']);
+    } finally {
+      await store.close().catch(() => undefined);
+      client.disconnect();
+    }
   });
 });
 
