@@ -6,7 +6,7 @@ import { SkippedResponse } from './errors/skipped-response.js';
 import type { ApiClients } from './http/api-client-registry.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
-import { runRequests, setRunFields, withRunContext } from './log/run-context.js';
+import { runContext } from './log/run-context.js';
 import { fetchGridPages } from './query/grid.js';
 import type { QueryStats } from './query/pages.js';
 import { RowProjector, toCell, type Cell } from './query/row-projector.js';
@@ -142,17 +142,13 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
  * read; any failure aborts them all (no partial files) and rethrows.
  */
-export function runJob(options: RunOptions): Promise<RunResult> {
-  return withRunContext(() => runInContext(options));
-}
-
-async function runInContext(options: RunOptions): Promise<RunResult> {
+export async function runJob(options: RunOptions): Promise<RunResult> {
   const { config } = options;
   const job = findJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
   const runId = options.runId ?? newRunId(started);
-  setRunFields({ job: job.name, runId, connection: job.connection });
+  const run = runContext({ job: job.name, runId, connection: job.connection });
   // Bind only what the caller's logger does not carry yet (a worker binds runId and job): pino
   // would write a key bound twice twice.
   let logger = options.logger;
@@ -239,7 +235,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     // With grid.forEach the cursor is read on the parent rows (SPEC 9): only parents in the window
     // are followed, and their children's rows are all kept.
     const parentCursor = tracker && job.kind === 'grid' && job.grid.forEach ? tracker : undefined;
-    const deps = { api, redactor: config.redactor, logger, signal, stats, acceptParent: parentCursor ? (row: unknown) => parentCursor.accept(row) : undefined };
+    const deps = { api, redactor: config.redactor, logger, signal, stats, run, acceptParent: parentCursor ? (row: unknown) => parentCursor.accept(row) : undefined };
     if (job.kind === 'scalar') {
       const fetched = await fetchScalar(job, ctx, deps).catch((error: unknown) => {
         // A `responses:` rule with action skip drops the answer: no value, said in the summary.
@@ -338,7 +334,7 @@ async function runInContext(options: RunOptions): Promise<RunResult> {
     rows: progress.rows,
     pages: progress.pages,
     bytes: progress.bytes,
-    requests: runRequests(),
+    requests: run.requests,
     durationMs: finished.getTime() - started.getTime(),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),

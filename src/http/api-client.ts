@@ -1,9 +1,9 @@
-import { countRunRequest } from '../log/run-context.js';
 import type { Redactor } from '../config/redactor.js';
 import type { Connection } from '../config/types.js';
 import { HttpError } from '../errors/http-error.js';
 import type { TokenProvider } from './token-provider.js';
 import type { Logger } from '../log/logger.js';
+import { runLogFields } from '../log/run-context.js';
 import { SkippedResponse } from '../errors/skipped-response.js';
 import { parseRetryAfter, type HttpRequest, type HttpResponse, type Transport } from './transport.js';
 import type { RuleMatch } from './response-rules.js';
@@ -45,7 +45,7 @@ export class ApiClient {
       if (connection.apiKeyHeader && connection.apiKey) headers[connection.apiKeyHeader] = connection.apiKey;
       if (token) headers['authorization'] = connection.bearer ? `Bearer ${token.value}` : token.value;
       this.requests++;
-      countRunRequest();
+      if (request.run) request.run.requests++;
       const response = await this.#deps.transport({ ...request, headers });
       const rule = response.rule;
       // A `responses:` rule with action refresh is a 401 in disguise: the same fenced, single-flight refresh.
@@ -53,7 +53,7 @@ export class ApiClient {
       if (refresh && token && attempt === 1) {
         await discard(response);
         this.#deps.logger.info(
-          { version: token.version, ...(rule ? { rule: rule.index } : {}) },
+          { ...runLogFields(request.run), version: token.version, ...(rule ? { rule: rule.index } : {}) },
           rule ? `API answered ${response.status} matching responses[${rule.index}] (refresh): refreshing the access token once` : 'API answered 401: refreshing the access token once',
         );
         if (await tokens.invalidate(token, request.signal)) {

@@ -1,5 +1,6 @@
 import type { Redactor } from '../config/redactor.js';
 import type { Logger } from '../log/logger.js';
+import { runLogFields } from '../log/run-context.js';
 import { parseRetryAfter, type Transport } from './transport.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { safeUrl } from './safe-url.js';
@@ -38,7 +39,7 @@ export function withRateLimit(transport: Transport, limiter: RateLimiter, option
     const pauseMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : Math.min(maxDelay, baseDelay * 2 ** Math.min(streak - 1, 20));
     await limiter.pause(pauseMs);
     options.logger.info(
-      { url: safeUrl(request.url, options.redactor), pauseMs, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+      { ...runLogFields(request.run), url: safeUrl(request.url, options.redactor), pauseMs, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
       `API answered 429${retryAfterMs === undefined ? ' without Retry-After' : ''}: pausing the connection's rate budget for ${pauseMs} ms`,
     );
     return response;

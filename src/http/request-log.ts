@@ -2,6 +2,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Redactor } from '../config/redactor.js';
 import { isRestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
+import { runLogFields } from '../log/run-context.js';
 import type { HttpResponse, Transport } from './transport.js';
 import { safeUrl } from './safe-url.js';
 
@@ -36,7 +37,7 @@ export function withRequestLog(transport: Transport, logger: Logger, redactor?: 
   return async (request) => {
     const started = performance.now();
     const attempt = request.attempt ?? 1;
-    const fields = () => ({ method: request.method, url: safeUrl(request.url, redactor), attempt });
+    const fields = () => ({ ...runLogFields(request.run), method: request.method, url: safeUrl(request.url, redactor), attempt });
     let response: HttpResponse;
     try {
       response = await transport(request);

@@ -1,6 +1,7 @@
 import type { Redactor } from '../config/redactor.js';
 import { RestqError } from '../errors/restq-error.js';
 import type { Logger } from '../log/logger.js';
+import { runLogFields } from '../log/run-context.js';
 import { backoffDelay, sleep as realSleep } from './backoff.js';
 import { parseRetryAfter, type HttpMethod, type HttpRequest, type HttpResponse, type Transport } from './transport.js';
 import { safeUrl } from './safe-url.js';
@@ -87,6 +88,7 @@ export function withRetry(transport: Transport, options: RetryOptions): Transpor
       info.waitMs = Math.min(options.maxDelay, info.retryAfterMs ?? backoff);
       options.logger.warn(
         {
+          ...runLogFields(request.run),
           method: request.method,
           url: safeUrl(request.url, options.redactor),
           ...(info.status === undefined ? { code: info.code } : { status: info.status }),

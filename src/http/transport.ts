@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Redactor } from '../config/redactor.js';
 import { HttpError } from '../errors/http-error.js';
+import type { RunContext } from '../log/run-context.js';
 import type { RuleMatch } from './response-rules.js';
 import { safeUrl } from './safe-url.js';
 
@@ -16,6 +17,8 @@ export interface HttpRequest {
   signal?: AbortSignal | undefined;
   /** 1-based try of this request, set by the retry wrapper (for the debug request log). */
   attempt?: number | undefined;
+  /** The run that sends it: its log fields, its request count. @default none (e.g. `restq check`) */
+  run?: RunContext | undefined;
 }
 
 export interface HttpResponse {

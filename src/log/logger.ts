@@ -1,6 +1,5 @@
 import { pino, type Logger } from 'pino';
 import type { Redactor } from '../config/redactor.js';
-import { runFields } from './run-context.js';
 import { formatPretty } from './pretty-format.js';
 import { stderrStatusTerminal, type StatusTerminal } from './terminal.js';
 
@@ -97,17 +96,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     base: { pid: process.pid },
     redact: { paths, censor: '[redacted]' },
-    // Lines logged inside a run by shared code (retries, token refresh) get its job and runId.
-    // Only fields the logger is not already bound to: pino would write a bound key twice.
-    mixin: (object: object, _level: number, logger: Logger) => {
-      const fields = runFields();
-      if (!fields?.runId) return {};
-      const bound = logger.bindings();
-      if ('runId' in bound) return {};
-      const extra: Record<string, string> = {};
-      for (const [key, value] of Object.entries(fields)) if (value !== undefined && !(key in bound) && !(key in object)) extra[key] = value;
-      return extra;
-    },
     formatters: {
       log: (object: Record<string, unknown>) => (redactor && redactor.size > 0 ? (redactValues(object, redactor) as Record<string, unknown>) : object),
     },

@@ -1,48 +1,31 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-/** The fields every log line of a run carries, wherever it is logged from. */
+/** The fields every log line about a run carries, wherever it is logged from. */
 export interface RunFields {
   job?: string;
   runId?: string;
   connection?: string;
 }
 
-/** Figures of one run, counted where they happen (runs of one connection share its client). */
-interface RunStore extends RunFields {
-  requests?: number;
-}
-
-const storage = new AsyncLocalStorage<RunStore>();
-
 /**
- * Runs `fn` with a fresh run context. Code shared by all runs (a connection's retry and rate-limit
- * wrappers, the token manager) logs with a per-connection logger; the logger's mixin adds the
- * current run's `job` and `runId` from here, so those lines can be traced to their run too.
+ * The run a request belongs to, carried on the request itself (`HttpRequest.run`): code shared by
+ * every run of a connection (its retry and rate-limit wrappers, the request log) logs with a
+ * per-connection logger and adds these fields, and the API client counts the run's requests here.
+ * Passed explicitly rather than kept in an AsyncLocalStorage: that installs promise hooks that
+ * every promise of the process pays for (about a tenth of a queued scalar run's CPU).
  */
-export function withRunContext<T>(fn: () => Promise<T>): Promise<T> {
-  return storage.run({}, fn);
+export interface RunContext {
+  readonly job: string;
+  readonly runId: string;
+  readonly connection: string;
+  /** API requests the run sent so far (401 retries and retry attempts included). */
+  requests: number;
 }
 
-/** Fills the current run context (a no-op outside one). */
-export function setRunFields(fields: RunFields): void {
-  const store = storage.getStore();
-  if (store) Object.assign(store, fields);
+/** A new run context (no request sent yet). */
+export function runContext(fields: { job: string; runId: string; connection: string }): RunContext {
+  return { job: fields.job, runId: fields.runId, connection: fields.connection, requests: 0 };
 }
 
-export function runFields(): RunFields | undefined {
-  const store = storage.getStore();
-  if (!store) return undefined;
-  const { requests: _requests, ...fields } = store;
-  return fields;
-}
-
-/** Counts one API request against the current run (a no-op outside one). */
-export function countRunRequest(): void {
-  const store = storage.getStore();
-  if (store) store.requests = (store.requests ?? 0) + 1;
-}
-
-/** API requests the current run sent so far. */
-export function runRequests(): number {
-  return storage.getStore()?.requests ?? 0;
+/** The log fields of the run a request belongs to ({} outside a run, e.g. `restq check`). */
+export function runLogFields(run: RunContext | undefined): RunFields {
+  return run ? { job: run.job, runId: run.runId } : {};
 }

@@ -7,6 +7,7 @@ import type { ApiClient } from '../http/api-client.js';
 import type { HttpRequest, HttpResponse } from '../http/transport.js';
 import { safeUrl } from '../http/safe-url.js';
 import type { Logger } from '../log/logger.js';
+import type { RunContext } from '../log/run-context.js';
 import { buildRequest } from './build-request.js';
 import { describeTopLevel, missingKey, queryAll, queryFirst } from '../expr/jsonpath.js';
 import type { IndexedPages, Paginator } from './paginate/paginator.js';
@@ -53,6 +54,8 @@ export interface QueryDeps {
   signal?: AbortSignal | undefined;
   /** Filled in as the query goes. @default not collected */
   stats?: QueryStats | undefined;
+  /** The run the requests belong to (log fields, request count). @default none */
+  run?: RunContext | undefined;
   /**
    * forEach: which parent rows are followed (an incremental job whose cursor lies on the parent
    * passes its window check here, so only changed parents get child requests). @default all
@@ -116,7 +119,7 @@ export async function* fetchPages(query: PagedQuery, ctx: TemplateContext, deps:
     { section: query.section, rows: query.rows, streaming: plan !== undefined, paginate: paginator.strategy },
     plan ? 'rows are parsed as the body streams' : 'rows need the whole body (not a simple $.a.b[*] path)',
   );
-  const first = paginator.first({ ...buildRequest(query.section, query.spec, deps.api.connection, ctx), signal: deps.signal });
+  const first = paginator.first({ ...buildRequest(query.section, query.spec, deps.api.connection, ctx), signal: deps.signal, run: deps.run });
   const reader: PageReader = { query, plan, paginator, deps, ctx };
   const concurrency = query.paginate?.concurrency ?? 1;
   if (concurrency > 1 && paginator.indexed) yield* parallelPages(reader, paginator.indexed, first, concurrency);

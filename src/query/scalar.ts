@@ -9,7 +9,7 @@ import type { TemplateContext } from '../expr/template.js';
 
 /** Runs a scalar query: one value, found at `scalar.value`, or an error naming what was there. */
 export async function fetchScalar(job: ScalarJob, ctx: TemplateContext, deps: QueryDeps): Promise<{ value: unknown; bytes: number }> {
-  const request = { ...buildRequest('scalar', job.scalar, deps.api.connection, ctx), signal: deps.signal };
+  const request = { ...buildRequest('scalar', job.scalar, deps.api.connection, ctx), signal: deps.signal, run: deps.run };
   const response = await deps.api.send(request);
   const { json, bytes } = await readJson(response, request, deps.redactor, deps.api.connection.timeout);
   const { found, value } = queryFirst(job.scalar.value, json);
