@@ -95,46 +95,33 @@ export interface RunResult {
   cursorAfter?: string | null;
 }
 
-/** A deadline for the whole run that says which timeout fired. */
-function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
+/**
+ * A deadline for the whole run that says which timeout fired, and the outer signal (a worker's
+ * shutdown) passed on. `aborted` rejects with the reason when either fires, so the run can stop
+ * waiting on whatever it waits on (a stuck file, a silent socket) without a listener of its own.
+ */
+function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; aborted: Promise<never>; dispose: () => void } {
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new RestqError('E_TIMEOUT', `run timeout of ${job.timeout} ms exceeded (job "${job.name}" timeout:)`, { permanent: true })),
-    job.timeout,
-  );
+  let rejectAborted: (reason: unknown) => void = () => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => (rejectAborted = reject));
+  aborted.catch(() => undefined);
+  const abort = (reason: unknown) => {
+    controller.abort(reason);
+    rejectAborted(controller.signal.reason);
+  };
+  const timer = setTimeout(() => abort(new RestqError('E_TIMEOUT', `run timeout of ${job.timeout} ms exceeded (job "${job.name}" timeout:)`, { permanent: true })), job.timeout);
   timer.unref();
-  const onAbort = () => controller.abort(outer?.reason);
+  const onAbort = () => abort(outer?.reason);
   outer?.addEventListener('abort', onAbort, { once: true });
   if (outer?.aborted) onAbort();
   return {
     signal: controller.signal,
+    aborted,
     dispose: () => {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
     },
   };
-}
-
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 /**
@@ -175,7 +162,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   }
   const window = bounds ? renderWindow(bounds) : null;
   const tracker = incremental && bounds ? new CursorTracker(incremental, bounds) : undefined;
-  const { signal, dispose } = runSignal(job, options.signal);
+  const { signal, aborted, dispose } = runSignal(job, options.signal);
   const sinkContext = {
     job,
     runId,
@@ -290,7 +277,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
   try {
     // The deadline wins over whatever the run is waiting on (a stuck file, a silent socket).
-    await raceAbort(work(), signal);
+    await Promise.race([work(), aborted]);
   } catch (error) {
     await Promise.race([Promise.allSettled(sinks.map((s) => s.abort())), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     const reason = toRestqError(signal.aborted && signal.reason instanceof RestqError ? signal.reason : error, `job "${job.name}" run ${runId}`);
