@@ -5,6 +5,7 @@ import {
   DEFAULT_HISTORY_LIMIT,
   LIVE_TTL_MS,
   recordVariants,
+  withCursorAfter,
   type CursorOrder,
   type CursorState,
   type FinishOutcome,
@@ -240,12 +241,13 @@ export class RedisStateStore implements StateStore {
 
   async finishRun(record: Omit<HistoryRecord, 'cursorAfter'>, options: FinishRunOptions = {}): Promise<FinishOutcome> {
     const { advance } = options;
-    const variants = recordVariants(record, advance);
     // Failed and skipped runs are written at once: `enqueue --wait` reads their error code from it.
     if (!advance && this.#deferMs > 0 && record.status === 'succeeded') {
-      this.#defer({ job: record.job, runId: record.runId, record: JSON.stringify(variants.unmoved), lastSuccessAt: options.lastSuccessAt ?? '', updatedAt: record.finishedAt });
-      return { moved: false, reason: null, record: variants.unmoved };
+      const stored = withCursorAfter(record, record.cursorBefore);
+      this.#defer({ job: record.job, runId: record.runId, record: JSON.stringify(stored), lastSuccessAt: options.lastSuccessAt ?? '', updatedAt: record.finishedAt });
+      return { moved: false, reason: null, record: stored };
     }
+    const variants = recordVariants(record, advance);
     // A cursor move is written at once; deferred records of earlier runs go first (history order).
     await this.flush();
     let result: [number, string];
