@@ -307,23 +307,27 @@ export class RedisStateStore implements StateStore {
       keys.push(this.#historyKey(entry.job), this.#liveKey(entry.runId));
       argv.push(entry.job, entry.record, entry.lastSuccessAt, entry.updatedAt);
     }
-    this.#flushing = (async () => {
-      try {
-        await this.#redis.restqFinishRuns(keys.length, ...keys, ...argv);
-      } catch (error) {
-        this.#deferred = [...batch, ...this.#deferred];
-        this.#timer ??= setTimeout(() => {
-          this.#timer = undefined;
-          void this.flush().catch(() => undefined);
-        }, DEFERRED_RETRY_MS);
-        const wrapped = wrap(`record ${batch.length} run${batch.length === 1 ? '' : 's'} in the job history`, error);
-        this.#onDeferredError?.(wrapped, batch.length);
-        throw wrapped;
-      } finally {
-        this.#flushing = undefined;
-      }
-    })();
-    await this.#flushing;
+    // Set before the write can settle: a write that failed at once must not leave it behind.
+    const flushing = this.#write(batch, keys, argv).finally(() => {
+      if (this.#flushing === flushing) this.#flushing = undefined;
+    });
+    this.#flushing = flushing;
+    await flushing;
+  }
+
+  async #write(batch: DeferredRecord[], keys: string[], argv: string[]): Promise<void> {
+    try {
+      await this.#redis.restqFinishRuns(keys.length, ...keys, ...argv);
+    } catch (error) {
+      this.#deferred = [...batch, ...this.#deferred];
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        void this.flush().catch(() => undefined);
+      }, DEFERRED_RETRY_MS);
+      const wrapped = wrap(`record ${batch.length} run${batch.length === 1 ? '' : 's'} in the job history`, error);
+      this.#onDeferredError?.(wrapped, batch.length);
+      throw wrapped;
+    }
   }
 
   async history(job: string, limit = this.historyLimit): Promise<HistoryRecord[]> {

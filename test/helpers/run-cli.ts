@@ -45,6 +45,8 @@ export interface RestqProcess {
   /** Resolves with the exit code (or the signal name) once the process ends. */
   exited: Promise<number | string>;
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** The exit code, or an error carrying the process's stderr when it has not ended in time. */
+  exitWithin(timeoutMs: number): Promise<number | string>;
 }
 
 export interface CliOptions {
@@ -73,6 +75,17 @@ export function startCli(args: string[], options: CliOptions = {}): RestqProcess
         if (Date.now() > deadline) throw new Error(`no ${pattern} on stderr within ${timeoutMs} ms; stderr so far:\n${err}`);
         if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${pattern}; stderr:\n${err}`);
         await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async exitWithin(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`\`restq ${args.join(' ')}\` still running after ${timeoutMs} ms; stderr so far:\n${err}`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

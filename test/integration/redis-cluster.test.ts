@@ -70,10 +70,10 @@ describe('Redis Cluster', () => {
 
       // Schedules: synced into the cluster, run by the workers, shown by status.
       const schedule = restq(['schedule'], env, project.dir);
-      expect(await schedule.exited).toBe(0);
+      expect(await schedule.exitWithin(30_000)).toBe(0);
       await until(async () => {
         const status = restq(['status', '--json'], env, project.dir);
-        if ((await status.exited) !== 0) return false;
+        if ((await status.exitWithin(30_000)) !== 0) return false;
         const report = JSON.parse(status.stdout()) as { jobs: { name: string; nextRunAt: string | null; lastRun: { status: string } | null }[] };
         const tick = report.jobs.find((j) => j.name === 'tick');
         return tick?.nextRunAt !== null && tick?.lastRun?.status === 'succeeded';
@@ -81,17 +81,17 @@ describe('Redis Cluster', () => {
 
       // A producer command end to end: enqueue --wait returns the run's result.
       const enqueue = restq(['enqueue', 'orders', '--wait'], env, project.dir);
-      expect(await enqueue.exited).toBe(0);
+      expect(await enqueue.exitWithin(30_000)).toBe(0);
       expect(enqueue.stderr()).toMatch(/orders \S+: 3 rows/);
 
       // `restq token` reads the same cluster state.
       const token = restq(['token', 'storm'], env, project.dir);
-      expect(await token.exited).toBe(0);
+      expect(await token.exitWithin(30_000)).toBe(0);
       expect(token.stdout()).toMatch(/version:\s+\d+/);
 
       for (const w of workers) expect(w.child.exitCode).toBeNull();
       for (const w of workers) w.child.kill('SIGTERM');
-      for (const w of workers) expect(await w.exited).toBe(0);
+      for (const w of workers) expect(await w.exitWithin(30_000)).toBe(0);
     } finally {
       await queue.close().catch(() => undefined);
       const keys: string[] = [];
