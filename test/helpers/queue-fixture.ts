@@ -4,7 +4,7 @@ import { queueSettings, readSettings, type QueueSettings, type Settings } from '
 import { memoryLogger, type MemoryLogger } from './memory-logger.js';
 
 export { createProject, demoProject, incrementalOrdersJob, stormProject, type TempProject as Project } from './temp-project.js';
-export { until } from './wait-for.js';
+export { until, within } from './wait-for.js';
 
 /**
  * Queue settings with a random queue and prefix, fast backoff and short timers for tests; `env` for

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:chi
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { within } from './wait-for.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI, as users run it (`npm install -g restq` runs dist/cli.js). */
@@ -77,16 +78,8 @@ export function startCli(args: string[], options: CliOptions = {}): RestqProcess
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    async exitWithin(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`\`restq ${args.join(' ')}\` still running after ${timeoutMs} ms; stderr so far:\n${err}`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([exited, late]);
-      } finally {
-        clearTimeout(timer);
-      }
+    exitWithin(timeoutMs) {
+      return within(exited, () => `\`restq ${args.join(' ')}\` to exit; its stderr so far:\n${err}`, timeoutMs);
     },
   };
 }

@@ -22,3 +22,19 @@ export async function pollUntil<T>(check: () => Promise<T | undefined>, what: st
   await until(async () => (value = await check()) !== undefined, what, timeoutMs);
   return value as T;
 }
+
+/**
+ * `promise`, or an error naming `what` once `timeoutMs` passed: a hang says where it was. `what`
+ * may be a function, read at the timeout (e.g. a process's output so far).
+ */
+export async function within<T>(promise: Promise<T>, what: string | (() => string), timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${timeoutMs} ms for: ${typeof what === 'function' ? what() : what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSampleApi, type SampleApi } from '../../src/demo/sample-api.js';
 import type { RunRequest } from '../../src/queue/run-request.js';
-import { createProject, stormProject, until } from '../helpers/queue-fixture.js';
+import { createProject, stormProject, until, within } from '../helpers/queue-fixture.js';
 import { startCluster, type ClusterSet } from '../helpers/redis-topology.js';
 import { spawnRestq, type RestqProcess } from '../helpers/restq-process.js';
 
@@ -93,10 +93,10 @@ describe('Redis Cluster', () => {
       for (const w of workers) w.child.kill('SIGTERM');
       for (const w of workers) expect(await w.exitWithin(30_000)).toBe(0);
     } finally {
-      await queue.close().catch(() => undefined);
+      await within(queue.close().catch(() => undefined), 'the test queue to close');
       const keys: string[] = [];
-      for (const node of admin.nodes('master')) keys.push(...(await node.keys(`${prefix}*`)));
-      for (const key of keys) await admin.del(key);
+      for (const node of admin.nodes('master')) keys.push(...(await within(node.keys(`${prefix}*`), 'the keys of a master')));
+      for (const key of keys) await within(admin.del(key), `deleting ${key}`);
       admin.disconnect();
       project.cleanup();
     }
