@@ -284,10 +284,15 @@ export class RedisStateStore implements StateStore {
       const dropped = this.#deferred.splice(0, this.#deferred.length - MAX_DEFERRED);
       this.#onDeferredError?.(new RestqError('E_STATE', `Redis refused run records for too long: dropped the ${dropped.length} oldest (runs ${dropped[0]!.runId} …)`), dropped.length);
     }
+    this.#flushIn(this.#deferMs);
+  }
+
+  /** Arms the one flush timer (a failed flush reports through onDeferredError). */
+  #flushIn(ms: number): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.flush().catch(() => undefined);
-    }, this.#deferMs);
+    }, ms);
   }
 
   /**
@@ -320,10 +325,7 @@ export class RedisStateStore implements StateStore {
       await this.#redis.restqFinishRuns(keys.length, ...keys, ...argv);
     } catch (error) {
       this.#deferred = [...batch, ...this.#deferred];
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        void this.flush().catch(() => undefined);
-      }, DEFERRED_RETRY_MS);
+      this.#flushIn(DEFERRED_RETRY_MS);
       const wrapped = wrap(`record ${batch.length} run${batch.length === 1 ? '' : 's'} in the job history`, error);
       this.#onDeferredError?.(wrapped, batch.length);
       throw wrapped;
