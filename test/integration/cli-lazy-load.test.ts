@@ -21,6 +21,8 @@ interface Loaded {
   packages: Set<string>;
   /** restq's own modules it loaded (paths under dist/). */
   modules: Set<string>;
+  /** Node's own modules it loaded (`node:child_process`, `node:internal/fs/streams`). */
+  builtins: Set<string>;
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'restq-loads-'));
@@ -42,7 +44,8 @@ function restqRecorded(args: string[], env: Record<string, string> = {}): Promis
       const lines = readFileSync(file, 'utf8').split('\n').flatMap((l) => (/\/dist\/(cli\.js|cli-chunks\/[^/]+\.js)$/.test(l) ? bundledSources(l) : [l]));
       const packages = new Set(lines.flatMap((l) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1] ?? []));
       const modules = new Set(lines.flatMap((l) => /\/(?:dist|src)\/(.+)\.[jt]s$/.exec(l)?.[1]?.concat('.js') ?? []));
-      resolve({ code, stdout, stderr, packages, modules });
+      const builtins = new Set(lines.filter((l) => l.startsWith('node:')));
+      resolve({ code, stdout, stderr, packages, modules, builtins });
     });
   });
 }
@@ -87,6 +90,11 @@ describe('the CLI loads only what the command needs', () => {
     expect(help.stdout).toContain('Usage: restq');
     expect([...help.packages]).toEqual(['commander']);
     expect([...help.modules].filter((m) => m.startsWith('commands/'))).toEqual([]);
+    // Node's modules come through require (scripts/bundle-cli.mjs): no ES module facade reading
+    // every export of node:fs (which loads its streams), no child_process for commander.
+    // (node:process is commander's: the recorder does see what the CLI loads.)
+    expect(help.builtins).toContain('node:process');
+    for (const unused of ['node:child_process', 'node:internal/fs/streams', 'node:crypto']) expect(help.builtins, unused).not.toContain(unused);
   });
 
   it('validate loads the config code only: no HTTP client, logger, queue or Redis', async () => {
@@ -97,6 +105,9 @@ describe('the CLI loads only what the command needs', () => {
     for (const heavy of [...HEAVY, 'undici', 'pino', 'csv-stringify', 'jsonpath-plus']) expect(validate.packages, heavy).not.toContain(heavy);
     // A schedule to check: cron-parser is loaded (so the assertion below can fail).
     expect(validate.packages).toContain('cron-parser');
+    // node:crypto is for jwt_bearer keys (and the queue): a config without them does not load it.
+    expect(validate.builtins).toContain('node:process');
+    for (const unused of ['node:crypto', 'node:child_process', 'node:internal/fs/streams']) expect(validate.builtins, unused).not.toContain(unused);
   });
 
   it('validate without any schedule loads neither cron-parser, luxon nor jsonpath-plus', async () => {
