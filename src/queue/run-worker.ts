@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { UnrecoverableError, WaitingError, Worker, type Job as BullJob, type ConnectionOptions, type Telemetry } from 'bullmq';
 import type { RedisClient } from '../redis/redis-connection.js';
 import type { Config } from '../config/types.js';
@@ -67,6 +68,12 @@ export class RunWorker {
   readonly #ownState: boolean;
   readonly #logger: Logger;
   #shuttingDown = false;
+  /**
+   * Aborts every run in flight once the shutdown grace period is over: one signal for the
+   * worker, not BullMQ's one AbortController per run (which it makes for a processor that takes
+   * a third parameter, and fires only on cancelJob/cancelAllJobs, which restq used for this alone).
+   */
+  readonly #shutdown = new AbortController();
   #closing: Promise<void> | undefined;
   readonly #connection: ConnectionOptions;
   #config: Config;
@@ -93,8 +100,9 @@ export class RunWorker {
         deferMs: RECORD_BATCH_MS,
         onDeferredError: (error, records) => this.#logger.warn({ err: error, records }, 'could not record runs in the job history yet (tried again)'),
       });
-    // Three parameters: BullMQ passes the abort signal (lock lost, cancelJob) only then.
-    const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal);
+    // Each run listens on the shutdown signal while it runs: as many listeners as runs at once.
+    setMaxListeners(Math.max(10, (options.concurrency ?? 1) + 10), this.#shutdown.signal);
+    const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined) => this.#process(job, token, this.#shutdown.signal);
     this.#connection = bullConnection(settings.redis);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
       connection: this.#connection,
@@ -129,7 +137,7 @@ export class RunWorker {
       if (!(await settlesWithin(closed, graceMs))) {
         this.#logger.warn({ graceMs }, 'shutdown grace period over: aborting active runs and handing them back to the queue');
         this.#shuttingDown = true;
-        this.worker.cancelAllJobs(SHUTDOWN_REASON);
+        this.#shutdown.abort(SHUTDOWN_REASON);
       }
       await closed;
       if (this.#ownState) await this.#state.close().catch((error: unknown) => this.#logger.error({ err: error }, 'run records could not be written to the job history'));

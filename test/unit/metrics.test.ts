@@ -50,6 +50,29 @@ describe('Metrics', () => {
     expect(sampleValue(text, 'restq_queue_jobs', { state: 'failed' })).toBe(2);
   });
 
+  it('counts what came between two reads exactly once (runs are added up until a scrape or snapshot reads them)', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.runStarted('orders');
+    metrics.runStarted('orders');
+    metrics.httpRequest('crm', 200);
+    expect(sampleValue(await metrics.text(), 'restq_runs_started_total', { job: 'orders' })).toBe(2);
+    metrics.runStarted('orders');
+    metrics.runStarted('other');
+    metrics.rowsWritten('orders', 'csv', 5);
+    metrics.rowsWritten('orders', 'csv', 7);
+    metrics.httpRequest('crm', 200);
+    const snapshot = await metrics.snapshot();
+    const value = (name: string, labels: Record<string, string>) =>
+      snapshot.find((m) => m.name === name)?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(value('restq_runs_started_total', { job: 'orders' })).toBe(3);
+    expect(value('restq_runs_started_total', { job: 'other' })).toBe(1);
+    expect(value('restq_rows_written_total', { job: 'orders', sink: 'csv' })).toBe(12);
+    expect(value('restq_http_requests_total', { connection: 'crm', status: '200' })).toBe(2);
+    const text = await metrics.text();
+    expect(sampleValue(text, 'restq_runs_started_total', { job: 'orders' })).toBe(3);
+    expect(sampleValue(text, 'restq_rows_written_total', { job: 'orders', sink: 'csv' })).toBe(12);
+  });
+
   it('publishes only restq counters in worker snapshots (process metrics and queue counts do not add up)', async () => {
     const metrics = new Metrics();
     metrics.trackQueue({ getJobCounts: async () => ({ waiting: 1 }) });
