@@ -134,6 +134,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   const job = findJob(config, options.job);
   const clock = options.clock ?? (() => new Date());
   const started = clock();
+  const startedAt = started.toISOString();
   const runId = options.runId ?? newRunId(started);
   const run = runContext({ job: job.name, runId, connection: job.connection });
   // Bind only what the caller's logger does not carry yet (a worker binds runId and job): pino
@@ -185,7 +186,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       liveAt = progress.elapsedMs + LIVE_EVERY_MS;
       const { pages, rows, bytes } = progress;
       liveWrite = state
-        .setLive({ runId, job: job.name, trigger, state: 'active', startedAt: started.toISOString(), updatedAt: clock().toISOString(), pages, rows, bytes, window })
+        .setLive({ runId, job: job.name, trigger, state: 'active', startedAt, updatedAt: clock().toISOString(), pages, rows, bytes, window })
         .catch((error: unknown) => logger.debug({ err: error }, 'could not write live progress'))
         .finally(() => (liveWrite = undefined));
     }
@@ -197,7 +198,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       job: job.name,
       trigger,
       status,
-      startedAt: started.toISOString(),
+      startedAt,
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
       rows: progress.rows,
@@ -299,7 +300,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   if (state) {
     const advance: CursorAdvance | undefined = !backfill && progress.rows > 0 ? tracker?.advance(options.fence ?? started.getTime()) : undefined;
     try {
-      const outcome = await state.finishRun(record('succeeded', null), { advance, lastSuccessAt: backfill ? undefined : started.toISOString() });
+      const outcome = await state.finishRun(record('succeeded', null), { advance, lastSuccessAt: backfill ? undefined : startedAt });
       cursorAfter = outcome.record.cursorAfter;
       if (advance && !outcome.moved) logger.info({ offered: advance.value, reason: outcome.reason }, outcome.reason === 'stale' ? 'cursor not moved: a newer run or a manual change came first' : 'cursor not moved: no value beyond the stored cursor');
     } catch (error) {
@@ -323,7 +324,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     bytes: progress.bytes,
     requests: run.requests,
     durationMs: finished.getTime() - started.getTime(),
-    startedAt: started.toISOString(),
+    startedAt,
     finishedAt: finished.toISOString(),
     outputs: sinks.map((s) => s.description),
     warnings,
