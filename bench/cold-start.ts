@@ -3,8 +3,10 @@
 // Wall time is taken around the whole process; peak RSS is the kernel's maxrss, read through
 // /usr/bin/time (GNU time) where it is installed.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { benchDir } from './lib/child.js';
 import type { BenchLine, BenchReport } from './lib/report.js';
 
@@ -66,16 +68,28 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Benc
   const cli = options.cli ?? path.join(root, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} not found: run npm run build first`);
   const measureRss = existsSync(GNU_TIME);
+  // What validate cannot go below: the YAML parse alone, bundled as the CLI bundles it.
+  const work = mkdtempSync(path.join(tmpdir(), 'restq-cold-start-'));
+  const yamlFloor = path.join(work, 'parse-project-yaml.mjs');
+  await build({ entryPoints: [path.join(benchDir, 'children', 'parse-project-yaml.mjs')], outfile: yamlFloor, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning',
+    // As scripts/bundle-cli.mjs: yaml is CommonJS, its require() needs a real require in an ES module.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
   const commands: Record<string, string[]> = {
     baseline: ['-e', '0'],
     help: [cli, '--help'],
     validate: [cli, '--config', root, 'validate'],
+    yamlFloor: [yamlFloor, root],
   };
-  const samples: Record<string, Sample[]> = { baseline: [], help: [], validate: [] };
+  const samples: Record<string, Sample[]> = { baseline: [], help: [], validate: [], yamlFloor: [] };
+  try {
   // One warm-up of each (file cache), then interleaved rounds so a busy moment hits all alike.
   for (const args of Object.values(commands)) await sample(args, measureRss);
   for (let i = 0; i < options.runs; i++) {
     for (const [name, args] of Object.entries(commands)) samples[name]!.push(await sample(args, measureRss));
+  }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   const wall = (name: string) => median(samples[name]!.map((s) => s.wallMs));
   const rss = (name: string) => median(samples[name]!.map((s) => s.rssMb));
@@ -93,7 +107,10 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Benc
     name: 'cold start',
     setup: `median of ${options.runs} fresh processes each, interleaved; baseline: node -e 0`,
     lines,
-    notes: measureRss ? [] : [`peak RSS not measured: ${GNU_TIME} (GNU time) is not installed`],
-    checks: { runs: options.runs, helpWallMs: wall('help'), validateWallMs: wall('validate') },
+    notes: [
+      `floor under validate: node + the yaml library (bundled) parsing the same files and nothing else: ${wall('yamlFloor').toFixed(0)} ms wall (${(wall('yamlFloor') - wall('baseline')).toFixed(0)} ms above node -e 0); validate adds ${(wall('validate') - wall('yamlFloor')).toFixed(0)} ms (commander, zod schemas and checks, restq's config code)`,
+      ...(measureRss ? [] : [`peak RSS not measured: ${GNU_TIME} (GNU time) is not installed`]),
+    ],
+    checks: { runs: options.runs, helpWallMs: wall('help'), validateWallMs: wall('validate'), yamlFloorWallMs: wall('yamlFloor') },
   };
 }
