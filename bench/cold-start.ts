@@ -71,7 +71,13 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Benc
   // What validate cannot go below: the YAML parse alone, bundled as the CLI bundles it.
   const work = mkdtempSync(path.join(tmpdir(), 'restq-cold-start-'));
   const yamlFloor = path.join(work, 'parse-project-yaml.mjs');
-  await build({ entryPoints: [path.join(benchDir, 'children', 'parse-project-yaml.mjs')], outfile: yamlFloor, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning',
+  await build({
+    entryPoints: [path.join(benchDir, 'children', 'parse-project-yaml.mjs')],
+    outfile: yamlFloor,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'warning',
     // As scripts/bundle-cli.mjs: yaml is CommonJS, its require() needs a real require in an ES module.
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
@@ -83,11 +89,11 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Benc
   };
   const samples: Record<string, Sample[]> = { baseline: [], help: [], validate: [], yamlFloor: [] };
   try {
-  // One warm-up of each (file cache), then interleaved rounds so a busy moment hits all alike.
-  for (const args of Object.values(commands)) await sample(args, measureRss);
-  for (let i = 0; i < options.runs; i++) {
-    for (const [name, args] of Object.entries(commands)) samples[name]!.push(await sample(args, measureRss));
-  }
+    // One warm-up of each (file cache), then interleaved rounds so a busy moment hits all alike.
+    for (const args of Object.values(commands)) await sample(args, measureRss);
+    for (let i = 0; i < options.runs; i++) {
+      for (const [name, args] of Object.entries(commands)) samples[name]!.push(await sample(args, measureRss));
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -52,9 +52,10 @@ export function checkCron(schedule: string, timezone: string | undefined): strin
 let canonicalZones: Set<string> | undefined;
 
 export function isTimezone(timezone: string): boolean {
-  if (timezone.toLowerCase() === 'utc') return true;
-  canonicalZones ??= new Set(['utc', ...Intl.supportedValuesOf('timeZone').map((z) => z.toLowerCase())]);
-  if (canonicalZones.has(timezone.toLowerCase())) return true;
+  const name = timezone.toLowerCase();
+  if (name === 'utc') return true;
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone').map((z) => z.toLowerCase()));
+  if (canonicalZones.has(name)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return true;

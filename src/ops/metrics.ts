@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type CounterConfiguration, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 /** The BullMQ job states `restq status` and `/metrics` report. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
@@ -29,23 +29,30 @@ const WORKER_METRICS = new Set([
 ]);
 
 /**
- * Increments of one counter, added up per label set and handed to prom-client when the counter
- * is read (a scrape, a heartbeat's snapshot). prom-client checks and hashes the labels on every
+ * A counter whose increments are added up per label set and handed to prom-client when it is
+ * read (a scrape, a heartbeat's snapshot). prom-client checks and hashes the labels on every
  * inc(); the counters every run touches (started, succeeded, rows, requests) pay that once per
  * label set and read instead of once per run.
  */
-class PendingCounts<L extends string> {
+class BatchedCounter<L extends string> {
   readonly #pending = new Map<string, { labels: Record<L, string>; n: number }>();
 
-  add(key: string, labels: () => Record<L, string>, n: number): void {
-    const entry = this.#pending.get(key);
-    if (entry) entry.n += n;
-    else this.#pending.set(key, { labels: labels(), n });
+  constructor(config: CounterConfiguration<L>) {
+    const pending = this.#pending;
+    new Counter({
+      ...config,
+      collect() {
+        for (const { labels, n } of pending.values()) this.inc(labels, n);
+        pending.clear();
+      },
+    });
   }
 
-  flushInto(counter: Counter<L>): void {
-    for (const { labels, n } of this.#pending.values()) counter.inc(labels, n);
-    this.#pending.clear();
+  /** Adds `n` under `labels`; `key` names the label set (its values joined). */
+  inc(key: string, labels: Record<L, string>, n = 1): void {
+    const entry = this.#pending.get(key);
+    if (entry) entry.n += n;
+    else this.#pending.set(key, { labels, n });
   }
 }
 
@@ -67,35 +74,15 @@ export class Metrics {
   readonly #lockWaits: Counter<'connection'>;
   readonly #lockWaitSeconds: Histogram<'connection'>;
   #queue: QueueCountsSource | undefined;
-  readonly #pendingStarted = new PendingCounts<'job'>();
-  readonly #pendingSucceeded = new PendingCounts<'job'>();
-  readonly #pendingRows = new PendingCounts<'job' | 'sink'>();
-  readonly #pendingRequests = new PendingCounts<'connection' | 'status'>();
+  readonly #runsStarted: BatchedCounter<'job'>;
+  readonly #runsSucceeded: BatchedCounter<'job'>;
+  readonly #rowsWritten: BatchedCounter<'job' | 'sink'>;
+  readonly #httpRequests: BatchedCounter<'connection' | 'status'>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
-    const started = this.#pendingStarted;
-    const succeeded = this.#pendingSucceeded;
-    const rows = this.#pendingRows;
-    const requests = this.#pendingRequests;
-    new Counter({
-      name: 'restq_runs_started_total',
-      help: 'Runs started, per job',
-      labelNames: ['job'],
-      registers,
-      collect() {
-        started.flushInto(this);
-      },
-    });
-    new Counter({
-      name: 'restq_runs_succeeded_total',
-      help: 'Runs that committed every output, per job',
-      labelNames: ['job'],
-      registers,
-      collect() {
-        succeeded.flushInto(this);
-      },
-    });
+    this.#runsStarted = new BatchedCounter({ name: 'restq_runs_started_total', help: 'Runs started, per job', labelNames: ['job'], registers });
+    this.#runsSucceeded = new BatchedCounter({ name: 'restq_runs_succeeded_total', help: 'Runs that committed every output, per job', labelNames: ['job'], registers });
     this.#runsFailed = new Counter({ name: 'restq_runs_failed_total', help: 'Failed runs, per job and error code', labelNames: ['job', 'code'], registers });
     this.#runDuration = new Histogram({
       name: 'restq_run_duration_seconds',
@@ -104,23 +91,12 @@ export class Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
       registers,
     });
-    new Counter({
-      name: 'restq_rows_written_total',
-      help: 'Rows committed to an output, per job and sink type',
-      labelNames: ['job', 'sink'],
-      registers,
-      collect() {
-        rows.flushInto(this);
-      },
-    });
-    new Counter({
+    this.#rowsWritten = new BatchedCounter({ name: 'restq_rows_written_total', help: 'Rows committed to an output, per job and sink type', labelNames: ['job', 'sink'], registers });
+    this.#httpRequests = new BatchedCounter({
       name: 'restq_http_requests_total',
       help: 'API requests sent, per connection and HTTP status (or network/timeout/tls when no answer came)',
       labelNames: ['connection', 'status'],
       registers,
-      collect() {
-        requests.flushInto(this);
-      },
     });
     this.#retries = new Counter({ name: 'restq_http_retries_total', help: 'Requests retried after a 429/5xx/network error, per connection', labelNames: ['connection', 'reason'], registers });
     this.#tokenRefreshes = new Counter({
@@ -159,11 +135,11 @@ export class Metrics {
   }
 
   runStarted(job: string): void {
-    this.#pendingStarted.add(job, () => ({ job }), 1);
+    this.#runsStarted.inc(job, { job });
   }
 
   runSucceeded(job: string, durationMs: number): void {
-    this.#pendingSucceeded.add(job, () => ({ job }), 1);
+    this.#runsSucceeded.inc(job, { job });
     this.#runDuration.observe({ job, result: 'succeeded' }, durationMs / 1000);
   }
 
@@ -173,11 +149,11 @@ export class Metrics {
   }
 
   rowsWritten(job: string, sink: string, rows: number): void {
-    this.#pendingRows.add(`${job}\u0000${sink}`, () => ({ job, sink }), rows);
+    this.#rowsWritten.inc(`${job}\u0000${sink}`, { job, sink }, rows);
   }
 
   httpRequest(connection: string, status: number | string): void {
-    this.#pendingRequests.add(`${connection}\u0000${status}`, () => ({ connection, status: String(status) }), 1);
+    this.#httpRequests.inc(`${connection}\u0000${status}`, { connection, status: String(status) });
   }
 
   retry(connection: string, reason: string): void {

@@ -67,11 +67,11 @@ export class RunWorker {
   readonly #state: StateStore;
   readonly #ownState: boolean;
   readonly #logger: Logger;
-  #shuttingDown = false;
   /**
-   * Aborts every run in flight once the shutdown grace period is over: one signal for the
-   * worker, not BullMQ's one AbortController per run (which it makes for a processor that takes
-   * a third parameter, and fires only on cancelJob/cancelAllJobs, which restq used for this alone).
+   * Aborted once the shutdown grace period is over: the runs in flight stop and go back to the
+   * queue. One signal for the worker, not BullMQ's AbortController per run (which it makes for a
+   * processor that takes a third parameter, and fires only on cancelJob/cancelAllJobs, which
+   * restq used for this alone).
    */
   readonly #shutdown = new AbortController();
   #closing: Promise<void> | undefined;
@@ -102,7 +102,7 @@ export class RunWorker {
       });
     // Each run listens on the shutdown signal while it runs: as many listeners as runs at once.
     setMaxListeners(Math.max(10, (options.concurrency ?? 1) + 10), this.#shutdown.signal);
-    const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined) => this.#process(job, token, this.#shutdown.signal);
+    const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined) => this.#process(job, token);
     this.#connection = bullConnection(settings.redis);
     this.worker = new Worker<RunRequest, RunResult>(settings.queue, processor, {
       connection: this.#connection,
@@ -136,7 +136,6 @@ export class RunWorker {
       const closed = this.worker.close();
       if (!(await settlesWithin(closed, graceMs))) {
         this.#logger.warn({ graceMs }, 'shutdown grace period over: aborting active runs and handing them back to the queue');
-        this.#shuttingDown = true;
         this.#shutdown.abort(SHUTDOWN_REASON);
       }
       await closed;
@@ -167,13 +166,13 @@ export class RunWorker {
     return new Promise((resolve) => use.idle.push(resolve));
   }
 
-  async #process(job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
+  async #process(job: BullJob<RunRequest, RunResult>, token: string | undefined): Promise<RunResult> {
     const clients = this.#clients;
     let use = this.#inUse.get(clients);
     if (!use) this.#inUse.set(clients, (use = { runs: 0, idle: [] }));
     use.runs++;
     try {
-      return await this.#processWith(this.#config, clients, job, token, signal);
+      return await this.#processWith(this.#config, clients, job, token);
     } finally {
       use.runs--;
       if (use.runs === 0) {
@@ -183,7 +182,8 @@ export class RunWorker {
     }
   }
 
-  async #processWith(config: Config, clients: ApiClients, job: BullJob<RunRequest, RunResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
+  async #processWith(config: Config, clients: ApiClients, job: BullJob<RunRequest, RunResult>, token: string | undefined): Promise<RunResult> {
+    const signal = this.#shutdown.signal;
     const runId = runIdOfJob(job.id ?? job.name);
     const attempt = job.attemptsMade + 1;
     const started = new Date();
@@ -237,7 +237,7 @@ export class RunWorker {
         fence: tick ?? job.timestamp,
         // A failed attempt is recorded when it ends the run: permanent, or the last attempt.
         recordFailure: (error) => {
-          if (this.#shuttingDown && signal?.aborted) return false;
+          if (signal.aborted) return false;
           permanentFailure = (isRestqError(error) && error.permanent) || error instanceof UnrecoverableError;
           return permanentFailure || attempt >= (job.opts.attempts ?? 1);
         },
@@ -254,7 +254,7 @@ export class RunWorker {
       logger.info({ rows: result.rows, pages: result.pages, durationMs: result.durationMs }, 'run completed');
       return result;
     } catch (error) {
-      if (this.#shuttingDown && signal?.aborted) {
+      if (signal.aborted) {
         // Not the run's fault: put it back for another worker without spending an attempt.
         await job.moveToWait(token);
         throw new WaitingError();
