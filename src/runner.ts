@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Config, Job, ParamValue } from './config/types.js';
+import type { Config, ParamValue } from './config/types.js';
 import { findJob } from './config/lookup.js';
 import { RestqError, toRestqError } from './errors/restq-error.js';
 import { SkippedResponse } from './errors/skipped-response.js';
@@ -12,6 +12,7 @@ import type { QueryStats } from './query/pages.js';
 import { RowProjector, toCell, type Cell } from './query/row-projector.js';
 import { fetchScalar } from './query/scalar.js';
 import { templateContext, type TemplateContext } from './expr/template.js';
+import { runDeadline } from './run-deadline.js';
 import { newRunId } from './run-id.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
@@ -96,35 +97,6 @@ export interface RunResult {
 }
 
 /**
- * A deadline for the whole run that says which timeout fired, and the outer signal (a worker's
- * shutdown) passed on. `aborted` rejects with the reason when either fires, so the run can stop
- * waiting on whatever it waits on (a stuck file, a silent socket) without a listener of its own.
- */
-function runSignal(job: Job, outer: AbortSignal | undefined): { signal: AbortSignal; aborted: Promise<never>; dispose: () => void } {
-  const controller = new AbortController();
-  let rejectAborted: (reason: unknown) => void = () => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => (rejectAborted = reject));
-  aborted.catch(() => undefined);
-  const abort = (reason: unknown) => {
-    controller.abort(reason);
-    rejectAborted(controller.signal.reason);
-  };
-  const timer = setTimeout(() => abort(new RestqError('E_TIMEOUT', `run timeout of ${job.timeout} ms exceeded (job "${job.name}" timeout:)`, { permanent: true })), job.timeout);
-  timer.unref();
-  const onAbort = () => abort(outer?.reason);
-  outer?.addEventListener('abort', onAbort, { once: true });
-  if (outer?.aborted) onAbort();
-  return {
-    signal: controller.signal,
-    aborted,
-    dispose: () => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
-/**
  * One run of one job: request(s), rows, every sink. The same function serves `restq run`,
  * the standalone scheduler and BullMQ workers. Sinks are committed only when every page was
  * read; any failure aborts them all (no partial files) and rethrows.
@@ -163,7 +135,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   }
   const window = bounds ? renderWindow(bounds) : null;
   const tracker = incremental && bounds ? new CursorTracker(incremental, bounds) : undefined;
-  const { signal, aborted, dispose } = runSignal(job, options.signal);
+  const { signal, aborted, release } = runDeadline(job, options.signal);
   const sinkContext = {
     job,
     runId,
@@ -291,7 +263,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     }
     throw reason;
   } finally {
-    dispose();
+    release();
   }
   await liveWrite;
   // Every sink committed: record the run and move the cursor in one atomic step. A run with no

@@ -313,7 +313,7 @@ export const jobFileSchema = z.strictObject({
   /** @default 3 */
   attempts: number(1).default(3).describe('Tries of the whole run in the queue (exponential backoff). Default 3.'),
   /** Whole run. @default 10m */
-  timeout: duration().default(600_000).describe('Time limit of the whole run, e.g. 10m. Default 10m.'),
+  timeout: duration().default(600_000).describe('Time limit of the whole run, e.g. 10m; a run may overrun it by 1 % (at most 1 s), never stops early. Default 10m.'),
   misfire: z.enum(['once', 'skip']).default('once').describe('Ticks missed while nothing ran: one catch-up run (once, default) or a skipped history record with E_MISFIRE (skip).'),
   incremental: incrementalSchema.optional().describe('Incremental extract: a cursor read from each row, the window templates {{window.start}}/{{window.end}}/{{cursor}}, lookback, filter and slice (docs/incremental.md).'),
 });

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['sinks'],
   ['state'],
   ['ops'],
-  ['runner.ts'],
+  ['runner.ts', 'run-deadline.ts'],
   ['queue', 'schedule'],
   ['console'],
   ['commands', 'demo'],
