@@ -224,6 +224,24 @@ describe('RedisStateStore batched records', () => {
     expect((await reader.getCursor('a')).cursor).toBe('2026-01-02T00:00:00.000Z');
   });
 
+  it('in one batch: trims each job to the history limit, marks live runs finished, never moves lastSuccessAt back', async () => {
+    const prefix = `restq-test-${randomUUID()}`;
+    prefixes.push(prefix);
+    const store = new RedisStateStore({ redis, prefix, queue: 'q', historyLimit: 3, deferMs: 60_000 });
+    const reader = new RedisStateStore({ redis, prefix, queue: 'q', historyLimit: 3 });
+    await reader.finishRun(record('b', 'b0'), { lastSuccessAt: '2026-03-01T00:00:00.000Z' });
+    await store.setLive({ runId: 'a2', job: 'a', trigger: 'enqueue', state: 'active', startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z', pages: 1, rows: 5, bytes: 9, window: null });
+    for (let i = 1; i <= 5; i++) await store.finishRun(record('a', `a${i}`), { lastSuccessAt: `2026-01-01T00:0${i}:00.000Z` });
+    await store.finishRun(record('b', 'b1'), { lastSuccessAt: '2026-02-01T00:00:00.000Z' });
+    await store.flush();
+    expect((await reader.history('a')).map((r) => r.runId)).toEqual(['a5', 'a4', 'a3']);
+    expect((await reader.history('b')).map((r) => r.runId)).toEqual(['b1', 'b0']);
+    expect(await reader.lastSuccessAt('a')).toBe('2026-01-01T00:05:00.000Z');
+    expect(await reader.lastSuccessAt('b')).toBe('2026-03-01T00:00:00.000Z');
+    expect(await redis.hget(`${prefix}:q:state:live:a2`, 'state')).toBe('finished');
+    expect(await redis.exists(`${prefix}:q:state:live:a1`)).toBe(0);
+  });
+
   it('writes by itself once the batch time is over, and on close', async () => {
     const { store, reader } = batched(20);
     await store.finishRun(record('t', 'r1'));
