@@ -5,8 +5,23 @@ import { encodePathValue, renderDeep, renderTemplate, type TemplateContext } fro
 
 type QuerySpec = Pick<GridSpec | ScalarSpec, 'method' | 'path' | 'query' | 'headers' | 'body'>;
 
+/** Joined URLs by base and path: a job's path is often the same on every run and page. */
+const joined = new Map<string, string>();
+const JOINED_MAX = 1000;
+
 /** `baseUrl` + a relative path keeps the base's own path (`/v2` + `/orders` → `/v2/orders`). */
 export function joinUrl(baseUrl: string, pathOrUrl: string): URL {
+  const key = `${baseUrl}\u0000${pathOrUrl}`;
+  const href = joined.get(key);
+  if (href !== undefined) return new URL(href);
+  const url = join(baseUrl, pathOrUrl);
+  // Per-parent paths of a forEach can be many: the map is emptied rather than grown past its bound.
+  if (joined.size >= JOINED_MAX) joined.clear();
+  joined.set(key, url.href);
+  return url;
+}
+
+function join(baseUrl: string, pathOrUrl: string): URL {
   if (/^https?:\/\//i.test(pathOrUrl)) return new URL(pathOrUrl);
   const base = new URL(baseUrl);
   const [pathPart, search] = pathOrUrl.split(/\?(.*)/s, 2) as [string, string | undefined];
