@@ -19,7 +19,7 @@ export interface QueueBenchOptions {
   rounds: number;
 }
 
-export const QUEUE_FULL = { runs: 10_000, workers: 4, concurrency: 8, rounds: 3 };
+export const QUEUE_FULL = { runs: 10_000, workers: 4, concurrency: 8, rounds: 5 };
 export const QUEUE_QUICK = { runs: 200, workers: 2, concurrency: 4, rounds: 1 };
 
 function median(values: number[]): number {
