@@ -28,6 +28,15 @@ const duration = () =>
     return ms;
   });
 
+/** The longest wait Node.js's timers honour (2^31 − 1 ms, ~24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration restq waits with a timer (a timeout, a retry delay): at most MAX_TIMER_MS. */
+const timerDuration = () =>
+  duration().refine((ms) => ms <= MAX_TIMER_MS, {
+    message: 'is longer than 24 days: restq waits with Node.js timers, which cannot wait longer than 24.8 days (2147483647 ms)',
+  });
+
 const stringMap = () => z.record(z.string(), z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string()));
 
 /** A JSONPath expression (checked for syntax by the loader, which knows where it stands). */
@@ -61,7 +70,7 @@ const refreshSchema = z.strictObject({
   /** Send the token request through the connection's proxy. @default true */
   proxy: boolean().default(true).describe('Send the token request through the connection\'s proxy. Default true.'),
   /** Per token request. @default 30s */
-  timeout: duration().default(30_000).describe('Timeout of one token request, e.g. 30s. Default 30s.'),
+  timeout: timerDuration().default(30_000).describe('Timeout of one token request, e.g. 30s. Default 30s.'),
 });
 
 /** `grant: authorization_code`: where `restq token CONNECTION --authorize` sends the user (SPEC 12). */
@@ -149,15 +158,15 @@ export const connectionSchema = z.strictObject({
   headers: stringMap().default({}).describe('Headers added to every request of this connection (job headers may add or override them).'),
   proxy: proxySchema.optional().describe('HTTP proxy: CONNECT for https, forward proxy for http; Basic or NTLM authentication.'),
   /** Per request. @default 30s */
-  timeout: duration().default(30_000).describe('Timeout of one API request (e.g. 30s, 2m). Default 30s.'),
+  timeout: timerDuration().default(30_000).describe('Timeout of one API request (e.g. 30s, 2m). Default 30s.'),
   retry: z
     .strictObject({
       /** Tries in all, including the first. @default 4 */
       attempts: number(1).default(4).describe('Tries in all, including the first. Default 4.'),
       /** @default 30s */
-      maxDelay: duration().default(30_000).describe('Longest wait between tries. Default 30s.'),
+      maxDelay: timerDuration().default(30_000).describe('Longest wait between tries. Default 30s.'),
       /** @default 500ms */
-      baseDelay: duration().default(500).describe('First wait; it doubles per try (with jitter) unless Retry-After says otherwise. Default 500ms.'),
+      baseDelay: timerDuration().default(500).describe('First wait; it doubles per try (with jitter) unless Retry-After says otherwise. Default 500ms.'),
     })
     .default({ attempts: 4, maxDelay: 30_000, baseDelay: 500 }).describe('Retries of 429, 5xx and network errors with exponential backoff, honouring Retry-After.'),
   rateLimit: z.strictObject({ requests: number(1).describe('Requests allowed per period. Required.'), per: duration().describe('The period, e.g. 1s or 1m. Required.') }).optional().describe('At most `requests` requests `per` period (e.g. { requests: 10, per: 1s }), across all workers.'),
@@ -257,11 +266,11 @@ const webhookSinkSchema = z.strictObject({
   /** @default "json" */
   format: z.enum(['json', 'ndjson']).default('json').describe('json: one object per batch; ndjson: one row per line. Default json.'),
   /** @default 30s */
-  timeout: duration().default(30_000).describe('Timeout of one POST. Default 30s.'),
+  timeout: timerDuration().default(30_000).describe('Timeout of one POST. Default 30s.'),
   retry: z
     .strictObject({
       attempts: number(1, 100).default(5).describe('Tries of one batch in all, including the first. Default 5.'),
-      maxDelay: duration().default(30_000).describe('Longest wait between two tries of a batch (Retry-After is honoured up to it). Default 30s.'),
+      maxDelay: timerDuration().default(30_000).describe('Longest wait between two tries of a batch (Retry-After is honoured up to it). Default 30s.'),
     })
     .default({ attempts: 5, maxDelay: 30_000 })
     .describe('Retries of a batch on 5xx, 429 and network errors: { attempts, maxDelay }. Default { attempts: 5, maxDelay: 30s }.'),
@@ -313,7 +322,7 @@ export const jobFileSchema = z.strictObject({
   /** @default 3 */
   attempts: number(1).default(3).describe('Tries of the whole run in the queue (exponential backoff). Default 3.'),
   /** Whole run. @default 10m */
-  timeout: duration().default(600_000).describe('Time limit of the whole run, e.g. 10m; a run may overrun it by 1 % (at most 1 s), never stops early. Default 10m.'),
+  timeout: timerDuration().default(600_000).describe('Time limit of the whole run, e.g. 10m; a run may overrun it by 1 % (at most 1 s), never stops early. Default 10m.'),
   misfire: z.enum(['once', 'skip']).default('once').describe('Ticks missed while nothing ran: one catch-up run (once, default) or a skipped history record with E_MISFIRE (skip).'),
   incremental: incrementalSchema.optional().describe('Incremental extract: a cursor read from each row, the window templates {{window.start}}/{{window.end}}/{{cursor}}, lookback, filter and slice (docs/incremental.md).'),
 });

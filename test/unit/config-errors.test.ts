@@ -188,6 +188,12 @@ const CASES: Case[] = [
     message: /^connections\.api\.timeout invalid duration "fast": use a number with a unit, e\.g\. 500ms, 30s/,
   },
   {
+    name: 'a run timeout longer than a Node.js timer can wait (it would fire at once)',
+    files: { 'jobs/orders.yaml': lines(JOB.trimEnd(), 'timeout: 30d') },
+    at: 'jobs/orders.yaml:5:10',
+    message: /^timeout is longer than 24 days: restq waits with Node\.js timers, which cannot wait longer than 24\.8 days \(2147483647 ms\)$/,
+  },
+  {
     name: 'wrong type: a number',
     files: { 'jobs/orders.yaml': lines(JOB.trimEnd(), 'attempts: many') },
     at: 'jobs/orders.yaml:5:11',
