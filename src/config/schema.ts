@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration, TOO_LONG_FOR_A_TIMER } from './duration.js';
 
 // A config is parsed once per process (and on a reload): zod's JIT, which compiles a parser per
 // object schema on first use, costs more than it saves there (10–20 ms of a cold `restq validate`).
@@ -28,14 +28,9 @@ const duration = () =>
     return ms;
   });
 
-/** The longest wait Node.js's timers honour (2^31 − 1 ms, ~24.8 days); a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /** A duration restq waits with a timer (a timeout, a retry delay): at most MAX_TIMER_MS. */
 const timerDuration = () =>
-  duration().refine((ms) => ms <= MAX_TIMER_MS, {
-    message: 'is longer than 24 days: restq waits with Node.js timers, which cannot wait longer than 24.8 days (2147483647 ms)',
-  });
+  duration().refine((ms) => ms <= MAX_TIMER_MS, { message: TOO_LONG_FOR_A_TIMER });
 
 const stringMap = () => z.record(z.string(), z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string()));
 

@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration.js';
+import { MAX_TIMER_MS, parseDuration, TOO_LONG_FOR_A_TIMER } from '../config/duration.js';
 import { RestqError } from '../errors/restq-error.js';
 import { keyPrefix } from '../redis/key-prefix.js';
 import type { HostPort, RedisCredentials, RedisTopology } from '../redis/topology.js';
@@ -106,7 +106,10 @@ function duration(env: Env, name: string, fallback: number, problems: Problems):
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const ms = parseDuration(raw);
-  return ms ?? problems.add(`${name}=${JSON.stringify(raw)} is not a duration: use e.g. 500ms, 30s, 10m`) ?? fallback;
+  if (ms === undefined) return problems.add(`${name}=${JSON.stringify(raw)} is not a duration: use e.g. 500ms, 30s, 10m`) ?? fallback;
+  // Every RESTQ_* duration is a timer's (grace period, backoff, lock, stalled check).
+  if (ms > MAX_TIMER_MS) return problems.add(`${name}=${JSON.stringify(raw)} ${TOO_LONG_FOR_A_TIMER}`) ?? fallback;
+  return ms;
 }
 
 function positiveInteger(env: Env, name: string, fallback: number, problems: Problems): number {

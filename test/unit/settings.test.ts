@@ -53,6 +53,7 @@ describe('settings from the environment', () => {
 
   it('names the variable and the expected form when a value is wrong, all of them at once', () => {
     expect(() => readSettings({ REDIS_URL: 'redis://x', RESTQ_SHUTDOWN_GRACE: 'soon' })).toThrow(/RESTQ_SHUTDOWN_GRACE="soon" is not a duration/);
+    expect(() => readSettings({ REDIS_URL: 'redis://x', RESTQ_LOCK_DURATION: '30d' })).toThrow(/RESTQ_LOCK_DURATION="30d" is longer than 24 days: restq waits with Node\.js timers/);
     expect(() => readSettings({ REDIS_URL: 'redis://x', RESTQ_KEEP_FAILED: 'all' })).toThrow(/RESTQ_KEEP_FAILED="all": expected "count" or "count\/age"/);
     expect(() => readSettings({ REDIS_URL: 'localhost:6379' })).toThrow(/must start with redis:\/\//);
     expect(() => readSettings({ RESTQ_HISTORY: '0' })).toThrow(/RESTQ_HISTORY="0" must be a positive integer/);
