@@ -33,8 +33,9 @@ export function runDeadline(job: Pick<Job, 'name' | 'timeout'>, outer: AbortSign
   const end = Math.ceil((now + job.timeout) / slack) * slack;
   const key = `${job.timeout}:${end}:${job.name}`;
   const slots = outer ? slotsOf(outer) : slotsWithoutOuter;
+  // An aborted slot has left the map already (#close): a slot found is live.
   let slot = slots.get(key);
-  if (!slot || slot.signal.aborted) {
+  if (!slot) {
     slot = new DeadlineSlot(slots, key, job, outer, end, now);
     if (!slot.signal.aborted) slots.set(key, slot);
   }
@@ -99,8 +100,8 @@ class DeadlineSlot {
 
   #windowClosed(): void {
     this.#joinable = false;
-    if (this.slots.get(this.key) === this) this.slots.delete(this.key);
     if (this.#users === 0) return this.#close();
+    this.#unlist();
     this.#timer = setTimeout(
       () => this.#abort(new RestqError('E_TIMEOUT', `run timeout of ${this.job.timeout} ms exceeded (job "${this.job.name}" timeout:)`, { permanent: true })),
       Math.max(0, this.end - Date.now()),
@@ -119,6 +120,11 @@ class DeadlineSlot {
   #close(): void {
     clearTimeout(this.#timer);
     this.outer?.removeEventListener('abort', this.#onOuterAbort);
+    this.#unlist();
+  }
+
+  /** No run joins this slot any more (a later run with the same key gets a new one). */
+  #unlist(): void {
     if (this.slots.get(this.key) === this) this.slots.delete(this.key);
   }
 }

@@ -100,7 +100,8 @@ export class RunWorker {
         deferMs: RECORD_BATCH_MS,
         onDeferredError: (error, records) => this.#logger.warn({ err: error, records }, 'could not record runs in the job history yet (tried again)'),
       });
-    // Each run listens on the shutdown signal while it runs: as many listeners as runs at once.
+    // Runs listen on it through their deadline slots (run-deadline.ts): at most one listener per
+    // slot, and a slot holds a run in flight or goes within a second of its last one.
     setMaxListeners(Math.max(10, (options.concurrency ?? 1) + 10), this.#shutdown.signal);
     const processor = (job: BullJob<RunRequest, RunResult>, token: string | undefined) => this.#process(job, token);
     this.#connection = bullConnection(settings.redis);
